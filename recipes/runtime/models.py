@@ -1,0 +1,179 @@
+"""The model switch: the one place that decides which LLM the agents talk to.
+
+Three backends, chosen by ``AGENT_MODEL_BACKEND`` (or a notebook's ``model``
+parameter):
+
+``offline``
+    The rule-based stand-in in :mod:`recipes.runtime.offline_model`. No key, no
+    network; deterministic. The default when no OpenAI key is set.
+``openai``
+    OpenAI's Responses API. Needs ``OPENAI_API_KEY``. The default when it is set.
+``openai-compatible``
+    Any server that speaks OpenAI's Chat Completions API: Ollama, vLLM, a
+    LiteLLM proxy (which is how Claude, Gemini and others get in). Needs
+    ``OPENAI_BASE_URL``; ``OPENAI_API_KEY`` only if the server wants one.
+    The default when ``OPENAI_BASE_URL`` is set.
+
+The model name comes from ``OPENAI_DEFAULT_MODEL`` (the Agents SDK's own
+variable) unless given. Every OpenAI client is built with ``max_retries=0``:
+inside Temporal the model call is an activity and Temporal owns the retries;
+a client retrying underneath would hide failures from the history and
+multiply the wait.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from agents import Model, ModelProvider
+
+from recipes.runtime.errors import ConfigurationError, TutorialError
+
+BACKEND_ENV = "AGENT_MODEL_BACKEND"
+BACKENDS = ("offline", "openai", "openai-compatible")
+
+
+class ModelUnavailable(TutorialError):
+    """The chosen model backend does not answer or rejects our credentials."""
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which backend and model name the agents use; build providers from it."""
+
+    backend: str
+    model: str
+    base_url: str | None = None
+
+    def describe(self) -> str:
+        if self.backend == "offline":
+            return f"offline: {self.model} (rule-based stand-in, not an LLM)"
+        if self.backend == "openai":
+            return f"openai: {self.model}"
+        return f"openai-compatible: {self.model} at {self.base_url}"
+
+    def provider(self) -> ModelProvider:
+        """A ModelProvider for Runner.run(RunConfig(...)) or OpenAIAgentsPlugin(model_provider=...)."""
+        if self.backend == "offline":
+            from recipes.runtime.offline_model import OfflineModelProvider
+
+            return OfflineModelProvider()
+
+        from agents import OpenAIProvider
+        from openai import AsyncOpenAI
+
+        if self.backend == "openai":
+            client = AsyncOpenAI(max_retries=0)
+            inner = OpenAIProvider(openai_client=client, use_responses=True)
+        else:
+            client = AsyncOpenAI(
+                base_url=self.base_url,
+                # Local servers (Ollama, vLLM) ignore the key but the client insists on one.
+                api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+                max_retries=0,
+            )
+            inner = OpenAIProvider(openai_client=client, use_responses=False)
+        return _DefaultNameProvider(inner, self.model)
+
+    def as_env(self) -> dict[str, str]:
+        """Environment for a worker subprocess so it uses the same model."""
+        env = {BACKEND_ENV: self.backend, "OPENAI_DEFAULT_MODEL": self.model}
+        if self.base_url:
+            env["OPENAI_BASE_URL"] = self.base_url
+        return env
+
+
+class _DefaultNameProvider(ModelProvider):
+    """Fills in our model name when an agent does not name one."""
+
+    def __init__(self, inner: ModelProvider, default_model: str) -> None:
+        self._inner = inner
+        self._default_model = default_model
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._inner.get_model(model_name or self._default_model)
+
+
+def choose_model(
+    backend: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> ModelChoice:
+    """Resolve the model choice: explicit arguments, then environment, then defaults.
+
+    Empty strings count as "not given", so a notebook's parameters cell can
+    default to ``""`` and still defer to the environment.
+    """
+    backend = (backend or os.environ.get(BACKEND_ENV) or "").strip().lower() or "auto"
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    if backend == "auto":
+        if base_url:
+            backend = "openai-compatible"
+        elif os.environ.get("OPENAI_API_KEY"):
+            backend = "openai"
+        else:
+            backend = "offline"
+    if backend not in BACKENDS:
+        raise ConfigurationError(
+            f"Unknown model backend {backend!r}; choose one of {', '.join(BACKENDS)} "
+            f"(or leave it empty to pick from OPENAI_API_KEY / OPENAI_BASE_URL)."
+        )
+    if backend == "offline":
+        from recipes.runtime.offline_model import OFFLINE_MODEL_NAME
+
+        return ModelChoice("offline", OFFLINE_MODEL_NAME)
+    if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
+        raise ConfigurationError(
+            "The openai backend needs OPENAI_API_KEY; set it, or use model='offline'."
+        )
+    if backend == "openai-compatible" and not base_url:
+        raise ConfigurationError(
+            "The openai-compatible backend needs a base URL, e.g. "
+            "OPENAI_BASE_URL=http://localhost:11434/v1 for Ollama."
+        )
+    from agents.models import get_default_model
+
+    name = model or get_default_model()
+    return ModelChoice(backend, name, base_url if backend == "openai-compatible" else None)
+
+
+async def check_model(choice: ModelChoice) -> None:
+    """Make one tiny call so a rejected key or a dead endpoint is one clear sentence.
+
+    The offline model always answers, so it is not called.
+    """
+    if choice.backend == "offline":
+        return
+    import openai
+    from agents import ModelSettings, ModelTracing
+
+    model = choice.provider().get_model(None)
+    try:
+        await model.get_response(
+            system_instructions=None,
+            input="Reply with OK.",
+            model_settings=ModelSettings(max_tokens=16),
+            tools=[],
+            output_schema=None,
+            handoffs=[],
+            tracing=ModelTracing.DISABLED,
+            previous_response_id=None,
+            conversation_id=None,
+            prompt=None,
+        )
+    except openai.AuthenticationError as err:
+        raise ModelUnavailable(
+            f"{choice.describe()} rejected the API key (HTTP {err.status_code}); "
+            "check OPENAI_API_KEY, or use model='offline'."
+        ) from None
+    except openai.NotFoundError:
+        raise ModelUnavailable(
+            f"{choice.describe()} does not know model {choice.model!r}; "
+            "set OPENAI_DEFAULT_MODEL (or the notebook's model_name) to one it serves."
+        ) from None
+    except openai.APIConnectionError:
+        where = choice.base_url or "api.openai.com"
+        raise ModelUnavailable(
+            f"Cannot reach {where}; check the network or OPENAI_BASE_URL, or use model='offline'."
+        ) from None

@@ -1,0 +1,227 @@
+"""Child processes a notebook can start, SIGKILL, restart and tail — and never leak.
+
+Durability demos need a worker that can really die, so it runs as a separate
+process, not a task in the kernel. Each child:
+
+* runs in its own process group (``start_new_session=True``), so a kill
+  reaches everything it spawned and nothing else;
+* writes stdout and stderr to a log file the notebook can tail;
+* is stopped at interpreter exit (``atexit``) if still running, and, for the
+  case where the parent is SIGKILLed (a kernel restart), the child side calls
+  :func:`exit_with_parent`, which ends it once its parent is gone.
+
+Every stop and kill goes to the recorded process group id; nothing is ever
+killed by name.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from recipes.runtime.errors import TutorialError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARENT_PID_ENV = "TUTORIAL_PARENT_PID"
+
+
+class ProcessError(TutorialError):
+    """A child process could not be started, or is not in the state asked for."""
+
+
+class ManagedProcess:
+    """A child process in its own process group, with a log file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        log_path: str | Path | None = None,
+        cwd: str | Path = REPO_ROOT,
+        ready_text: str | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env or {})
+        self.cwd = Path(cwd)
+        self.log_path = Path(log_path) if log_path else REPO_ROOT / "build" / "logs" / f"{name}.log"
+        self.ready_text = ready_text
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0  # where the current incarnation's output starts
+        self.pids: list[int] = []  # every pid this handle has run, oldest first
+
+    # State ------------------------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen else None
+
+    @property
+    def running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen else None
+
+    # Control ----------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> ManagedProcess:
+        """Start the process; with ``ready_text``, wait until its log shows it."""
+        if self.running:
+            raise ProcessError(
+                f"{self.name} is already running (pid {self.pid}); use restart() to replace it."
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, PARENT_PID_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "ab") as log:
+            self._log_offset = log.tell()
+            self._popen = subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pids.append(self._popen.pid)
+        _live.add(self)
+        if self.ready_text:
+            self.wait_for_log(self.ready_text, timeout=timeout)
+        return self
+
+    def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until this incarnation's log contains ``text``; fail clearly if it dies first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if not self.running:
+                raise ProcessError(
+                    f"{self.name} exited with code {self.returncode} before it was ready; "
+                    f"last log lines:\n{self.log_tail(8)}"
+                )
+            time.sleep(0.05)
+        raise ProcessError(
+            f"{self.name} did not print {text!r} within {timeout:.0f}s; "
+            f"last log lines:\n{self.log_tail(8)}"
+        )
+
+    def kill(self) -> int:
+        """SIGKILL the whole process group, like a crash or `kill -9`. Returns the pid killed."""
+        if not self.running:
+            raise ProcessError(
+                f"{self.name} is not running (last exit code {self.returncode}); "
+                "start() or restart() it first."
+            )
+        assert self._popen is not None
+        pid = self._popen.pid
+        _signal_group(pid, signal.SIGKILL)
+        self._popen.wait()
+        return pid
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask politely (SIGTERM to the group), then SIGKILL. Safe to call twice."""
+        if self._popen is None:
+            return
+        if self._popen.poll() is None:
+            _signal_group(self._popen.pid, signal.SIGTERM)
+            try:
+                self._popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self._popen.pid, signal.SIGKILL)
+                self._popen.wait()
+        else:
+            # The leader is gone; make sure nothing it spawned lingers in its group.
+            _signal_group(self._popen.pid, signal.SIGKILL)
+        _live.discard(self)
+
+    def wait(self, timeout: float = 60.0) -> int:
+        """Wait for the process to exit by itself; return its exit code."""
+        if self._popen is None:
+            raise ProcessError(f"{self.name} was never started.")
+        try:
+            code = self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ProcessError(
+                f"{self.name} still running after {timeout:.0f}s; last log lines:\n{self.log_tail(8)}"
+            ) from None
+        _live.discard(self)
+        return code
+
+    def restart(self, timeout: float = 30.0) -> ManagedProcess:
+        """Stop if running, then start a new incarnation (a new pid)."""
+        self.stop()
+        return self.start(timeout=timeout)
+
+    # Log ----------------------------------------------------------------------
+    def log(self) -> str:
+        """This incarnation's output so far."""
+        if not self.log_path.exists():
+            return ""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_offset)
+            return f.read().decode("utf-8", errors="replace")
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def __enter__(self) -> ManagedProcess:
+        return self.start() if not self.running else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"running pid {self.pid}" if self.running else f"stopped (code {self.returncode})"
+        return f"<{self.name}: {state}>"
+
+
+def python_module(name: str, module: str, *args: str, **kwargs) -> ManagedProcess:
+    """A ManagedProcess running ``python -m module args`` with this interpreter."""
+    return ManagedProcess(name, [sys.executable, "-m", module, *args], **kwargs)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)  # the child leads its own session, so its pgid is its pid
+    except ProcessLookupError:
+        pass
+
+
+_live: set[ManagedProcess] = set()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in list(_live):
+        proc.stop(timeout=5)
+
+
+def exit_with_parent(poll_s: float = 0.5) -> None:
+    """In a child: exit when the process that started us is gone.
+
+    ``atexit`` in the parent does not run when the parent is SIGKILLed (a
+    kernel restart does that); this watchdog is what then ends the child.
+    A no-op when not started by :class:`ManagedProcess`.
+    """
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent:
+        return
+    parent_pid = int(parent)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -1,0 +1,169 @@
+"""Agents SDK traces you can read without an OpenAI account.
+
+The Agents SDK records a trace of every run (agent → model calls → tool calls →
+handoffs) and, by default, ships it to OpenAI's dashboard, warning
+"OPENAI_API_KEY is not set, skipping trace export" every time when there is no
+key. :func:`install_tracing` replaces that default with a local collector, and
+keeps the OpenAI exporter only when a key is set, so:
+
+* offline, traces stay on this machine and :func:`render_trace` prints them
+  as a tree;
+* with a key, they also appear at https://platform.openai.com/traces.
+
+A worker in another process can append its finished spans to a JSON-lines file
+(``AGENT_TRACE_FILE``) so a notebook can render traces of runs it did not run
+itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from agents.tracing import Span, Trace, TracingProcessor, set_trace_processors
+
+TRACE_FILE_ENV = "AGENT_TRACE_FILE"
+
+
+class LocalTraceCollector(TracingProcessor):
+    """Keeps finished spans in memory (and optionally appends them to a file)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self._traces: dict[str, str] = {}  # trace_id -> workflow name, in start order
+        self._spans: list[dict[str, Any]] = []
+        self._path = Path(path) if path else None
+        if self._path:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+
+    # TracingProcessor interface -------------------------------------------------
+    def on_trace_start(self, trace: Trace) -> None:
+        with self._lock:
+            self._traces[trace.trace_id] = trace.name
+
+    def on_trace_end(self, trace: Trace) -> None:
+        pass
+
+    def on_span_start(self, span: Span[Any]) -> None:
+        pass
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        record = {
+            "trace_id": span.trace_id,
+            "trace_name": self._traces.get(span.trace_id, ""),
+            "span_id": span.span_id,
+            "parent_id": span.parent_id,
+            "started_at": span.started_at,
+            "ended_at": span.ended_at,
+            "data": span.span_data.export(),
+            "error": span.error,
+        }
+        with self._lock:
+            self._spans.append(record)
+        if self._path:
+            line = json.dumps(record, default=str) + "\n"
+            with open(self._path, "a", encoding="utf-8") as f:
+                f.write(line)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+    # Reading ----------------------------------------------------------------
+    def trace_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._traces)
+
+    def spans(self, trace_id: str | None = None) -> list[dict[str, Any]]:
+        """Finished spans of one trace (default: the most recent trace)."""
+        with self._lock:
+            if trace_id is None and self._traces:
+                trace_id = list(self._traces)[-1]
+            return [s for s in self._spans if s["trace_id"] == trace_id]
+
+
+_collector: LocalTraceCollector | None = None
+
+
+def install_tracing(path: str | Path | None = None) -> LocalTraceCollector:
+    """Route Agents SDK traces to a local collector; export to OpenAI only with a key.
+
+    Safe to call more than once: the same collector is returned.
+    """
+    global _collector
+    if _collector is None:
+        _collector = LocalTraceCollector(path or os.environ.get(TRACE_FILE_ENV) or None)
+    processors: list[TracingProcessor] = [_collector]
+    if os.environ.get("OPENAI_API_KEY"):
+        from agents.tracing.processors import default_processor
+
+        processors.append(default_processor())
+    set_trace_processors(processors)
+    return _collector
+
+
+def read_span_file(path: str | Path) -> list[dict[str, Any]]:
+    """Spans a worker process wrote with ``AGENT_TRACE_FILE`` (empty if none yet)."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _label(data: dict[str, Any]) -> str:
+    kind = data.get("type", "?")
+    if kind == "agent":
+        extras = []
+        if data.get("tools"):
+            extras.append("tools=" + ",".join(data["tools"]))
+        if data.get("handoffs"):
+            extras.append("handoffs=" + ",".join(data["handoffs"]))
+        return f"agent {data.get('name')}" + (f" ({'; '.join(extras)})" if extras else "")
+    if kind == "function":
+        out = " ".join(str(data.get("output") or "").split())
+        out = out if len(out) <= 60 else out[:57] + "..."
+        return f"tool {data.get('name')}({data.get('input') or ''}) -> {out}"
+    if kind == "generation":
+        return f"model call ({data.get('model') or 'model'})"
+    if kind == "response":
+        return "model call (responses)"
+    if kind == "handoff":
+        return f"handoff {data.get('from_agent')} -> {data.get('to_agent')}"
+    if kind == "guardrail":
+        return f"guardrail {data.get('name')} triggered={data.get('triggered')}"
+    if kind == "custom":
+        return f"{data.get('name')}"
+    return f"{kind} {data.get('name', '')}".strip()
+
+
+def render_trace(spans: Iterable[dict[str, Any]]) -> str:
+    """The spans of one trace as an indented tree, children in start order."""
+    spans = sorted(spans, key=lambda s: s.get("started_at") or "")
+    ids = {s["span_id"] for s in spans}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for s in spans:
+        parent = s["parent_id"] if s["parent_id"] in ids else None
+        children.setdefault(parent, []).append(s)
+    lines: list[str] = []
+    if spans and spans[0].get("trace_name"):
+        lines.append(f"trace: {spans[0]['trace_name']}")
+
+    def walk(parent: str | None, depth: int) -> None:
+        for s in children.get(parent, []):
+            mark = "  ✗ " + str(s["error"].get("message")) if s.get("error") else ""
+            lines.append("  " * (depth + 1) + "└─ " + _label(s["data"]) + mark)
+            walk(s["span_id"], depth + 1)
+
+    walk(None, 0)
+    return "\n".join(lines)
+
+
+def span_kinds(spans: Iterable[dict[str, Any]]) -> list[str]:
+    """The span types in start order, e.g. ['agent', 'generation', 'function', ...]."""
+    return [s["data"].get("type") for s in sorted(spans, key=lambda s: s.get("started_at") or "")]
