@@ -1,0 +1,35 @@
+"""Shared fixtures: one Temporal dev server for the test session, local tracing."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_tracing():
+    """Keep Agents SDK traces local, as the notebooks do (no export warnings without a key)."""
+    from recipes.runtime.tracing import install_tracing
+
+    return install_tracing()
+
+
+@pytest.fixture(scope="session")
+def temporal_server():
+    """The server at TEMPORAL_ADDRESS (default localhost:7233): reused if it
+    answers, else started for this session and stopped at its end."""
+    from recipes.runtime.temporal_server import ensure_server
+
+    server = ensure_server()
+    try:
+        yield server
+    finally:
+        if server.started_here:
+            server.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Free Temporal clients before interpreter shutdown: one still alive then can
+    # abort the process after the summary (temporalio/sdk-python#300).
+    import gc
+
+    gc.collect()

@@ -1,0 +1,70 @@
+"""The house rules for notebooks, checked on the stored files (fast, no kernel)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ci.run_notebooks import NOTEBOOKS, REPO_ROOT, notebook_paths
+
+PATHS = notebook_paths()
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def code_cells(path: Path) -> list[dict]:
+    return [c for c in cells(path) if c["cell_type"] == "code"]
+
+
+def test_the_learning_path_exists():
+    assert [p.name[:2] for p in PATHS][:2] == ["00", "01"]
+    stray = [p.name for p in NOTEBOOKS.glob("*.ipynb") if p not in PATHS]
+    assert not stray, f"notebooks must be named NN_topic.ipynb: {stray}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+class TestNotebook:
+    def test_stored_without_outputs(self, path):
+        dirty = [i for i, c in enumerate(code_cells(path)) if c.get("outputs") or c.get("execution_count")]
+        assert not dirty, f"code cells {dirty} have outputs; clear them before committing"
+
+    def test_opens_with_title_and_what_you_learn_and_need(self, path):
+        first = source(cells(path)[0])
+        assert re.match(rf"# {path.name[:2]}\b", first), "first cell: '# NN · Title'"
+        assert "What you'll learn" in first and "What you need" in first
+
+    def test_has_a_parameters_cell_with_model_and_temporal_address(self, path):
+        tagged = [c for c in code_cells(path) if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+        names = set(re.findall(r"^(\w+)\s*(?::[^=]+)?=", source(tagged[0]), re.M))
+        assert {"model", "temporal_address"} <= names, names
+
+    def test_defines_no_workflow_or_activity(self, path):
+        code = "\n".join(source(c) for c in code_cells(path))
+        assert not re.search(r"@(workflow|activity)\.defn", code), "workflows/activities belong in recipes/"
+
+    def test_ends_with_a_check_cell_that_asserts(self, path):
+        last = source(code_cells(path)[-1])
+        assert re.search(r"^\s*assert\b", last, re.M), "the last code cell must assert the lesson"
+
+    def test_is_listed_in_the_readme(self, path):
+        assert path.name in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_workflow_sandbox_is_never_switched_off():
+    offenders = []
+    for path in list((REPO_ROOT / "recipes").rglob("*.py")) + PATHS:
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"sandboxed\s*=\s*False|UnsandboxedWorkflowRunner", text):
+            offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert not offenders
