@@ -1,0 +1,51 @@
+"""The worker: a process that polls a task queue and runs workflow and activity code.
+
+    python -m recipes.hello_temporal.worker
+
+The Temporal server never runs your code; it hands out tasks on the
+``hello-temporal`` task queue and records what the worker reports back. This
+worker is plain Temporal (no agents, no model), so it uses ``Worker`` directly
+instead of :func:`recipes.runtime.worker.run_worker_main`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from recipes.hello_temporal.activities import HELLO_ACTIVITIES
+from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, TASK_QUEUE
+from recipes.runtime.processes import exit_with_parent
+from recipes.runtime.settings import TemporalSettings, connect, run_script
+from recipes.runtime.worker import READY_TEXT, worker_identity
+
+
+def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
+    """The worker notebook 02 and the tests run in-process: same queue, same code."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=HELLO_WORKFLOWS,
+        activities=HELLO_ACTIVITIES,
+        identity=worker_identity(),
+    )
+
+
+async def main() -> None:
+    client = await connect(TemporalSettings.load())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(client):
+        print(f"{READY_TEXT}: task queue {TASK_QUEUE!r}, identity {worker_identity()}", flush=True)
+        await stop.wait()
+    print("Worker stopped", flush=True)
+
+
+if __name__ == "__main__":
+    exit_with_parent()
+    run_script(main())

@@ -1,0 +1,100 @@
+"""The durable weather-alert agent: an Agents SDK ``Agent`` inside a Temporal workflow.
+
+What makes it durable
+---------------------
+The worker installs ``OpenAIAgentsPlugin(model_params=MODEL_PARAMS)``. Inside a
+workflow, ``Runner.run`` then sends every model call to the worker as the
+activity ``invoke_model_activity``, and ``get_weather_alerts`` runs as its own
+activity (``activity_as_tool``). The workflow itself only decides what to do
+next; each model response and each tool result is recorded in the event
+history. If the worker dies mid-run, another worker replays the history --
+completed model calls and tool calls are *not* made (or paid for) again -- and
+carries on from the first step that had not finished.
+
+Timeouts and retries, chosen on purpose
+---------------------------------------
+Model calls (``MODEL_PARAMS``):
+
+* ``start_to_close_timeout=60s`` -- one model request. LLM replies with tool
+  calls usually take 1-30 s; a request still hanging after a minute is stuck,
+  and a fresh attempt is the better bet. (A custom model provider *requires*
+  this timeout.)
+* ``heartbeat_timeout=10s`` -- the plugin's model activity heartbeats every
+  5 s while it waits for the model. If the worker process dies, the server
+  notices within 10 s and retries the call on another worker, instead of
+  waiting out the full minute.
+* ``schedule_to_close_timeout=5min`` -- the whole budget for one model call,
+  retries included: a person is waiting for the answer.
+* ``retry_policy`` -- 1 s, 2 s, 4 s ... capped at 20 s, at most 5 attempts.
+  The plugin marks HTTP 429/5xx/408/409 from the model API retryable (and
+  honours Retry-After) and other 4xx (bad key, unknown model) non-retryable,
+  so a wrong API key fails fast instead of retrying for minutes. The OpenAI
+  client's own retries are off inside the activity: Temporal owns retrying.
+
+The tool's timeouts and retries are in :mod:`recipes.weather.tools`.
+
+Bad input does not fail the workflow
+------------------------------------
+A state that does not exist, malformed JSON arguments or an exhausted retry
+budget come back to the model as tool-result text (see
+:func:`recipes.weather.tools.errors_as_tool_results`), so the agent can
+answer "that is not a US state code" and the workflow completes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from agents import Agent, Runner
+    from temporalio.openai_agents import ModelActivityParameters
+
+    from recipes.weather.tools import explain_severity, weather_alerts_tool
+
+TASK_QUEUE = "weather-agent"
+AGENT_NAME = "Weather agent"
+
+INSTRUCTIONS = (
+    "You answer questions about active US weather alerts. Use get_weather_alerts with a "
+    "two-letter US state code (CA, TX, NY, ...); call it once per state asked about. Use "
+    "explain_severity to explain what an alert severity level means. If a tool reports an "
+    "error, do not guess: fix the argument if you can, otherwise tell the user what was wrong. "
+    "Quote the alerts you found, with their severity."
+)
+
+MODEL_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=5,
+)
+
+#: How model calls run as activities; the worker passes this to OpenAIAgentsPlugin.
+MODEL_PARAMS = ModelActivityParameters(
+    start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(minutes=5),
+    retry_policy=MODEL_RETRY_POLICY,
+)
+
+
+def build_agent() -> Agent:
+    """The agent: instructions, one activity tool (I/O) and one workflow tool (pure)."""
+    return Agent(
+        name=AGENT_NAME,
+        instructions=INSTRUCTIONS,
+        tools=[weather_alerts_tool(), explain_severity],
+    )
+
+
+@workflow.defn
+class WeatherAgentWorkflow:
+    """Answer one question about US weather alerts."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        result = await Runner.run(build_agent(), question)
+        return str(result.final_output)
