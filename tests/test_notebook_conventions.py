@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import papermill
 import pytest
 
 from ci.run_notebooks import NOTEBOOKS, REPO_ROOT, notebook_paths
@@ -48,6 +49,13 @@ class TestNotebook:
         assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
         names = set(re.findall(r"^(\w+)\s*(?::[^=]+)?=", source(tagged[0]), re.M))
         assert {"model", "temporal_address"} <= names, names
+
+    def test_papermill_sees_every_parameter(self, path):
+        # papermill skips a line it cannot parse (e.g. an "=" inside a comment),
+        # and then `-p name value` silently does not override it.
+        tagged = next(c for c in code_cells(path) if "parameters" in c.get("metadata", {}).get("tags", []))
+        assigned = set(re.findall(r"^(\w+)\s*(?::[^=]+)?=", source(tagged), re.M))
+        assert assigned <= set(papermill.inspect_notebook(str(path))), "a parameter line papermill cannot parse"
 
     def test_defines_no_workflow_or_activity(self, path):
         code = "\n".join(source(c) for c in code_cells(path))

@@ -8,36 +8,41 @@ import os
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from ci.run_notebooks import notebook_paths, run_notebook
-from recipes.runtime.processes import PARENT_PID_ENV
+
+RUN_TAG_ENV = "TUTORIAL_NOTEBOOK_RUN"
 
 
-def notebook_children() -> set[int]:
-    """Processes started through recipes.runtime.processes (they carry PARENT_PID_ENV)."""
+def processes_tagged(tag: str) -> set[int]:
+    """Processes whose environment carries this run's tag: the kernel and
+    everything it started (children inherit the environment)."""
+    marker = f"{RUN_TAG_ENV}={tag}\0".encode()
     found = set()
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            if f"{PARENT_PID_ENV}=".encode() in (entry / "environ").read_bytes():
+            if marker in (entry / "environ").read_bytes():
                 found.add(int(entry.name))
         except OSError:
             continue
-    return found - {os.getpid()}
+    return found
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
-def test_notebook_runs_and_proves_its_lesson(path, temporal_server):
-    before = notebook_children() if sys.platform == "linux" else set()
+def test_notebook_runs_and_proves_its_lesson(path, temporal_server, monkeypatch):
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(RUN_TAG_ENV, tag)
     run_notebook(path)
     if sys.platform != "linux":
         return
-    # The kernel is gone now; anything it started must be gone too.
+    # The kernel is gone now; whatever it started (workers, services, servers) must be gone too.
     deadline = time.monotonic() + 5
-    while (left := notebook_children() - before) and time.monotonic() < deadline:
+    while (left := processes_tagged(tag)) and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
