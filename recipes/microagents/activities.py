@@ -1,0 +1,124 @@
+"""The microagents' own tools that do I/O, as Temporal activities.
+
+Besides these, the agents reuse ``recipes.weather.activities.get_weather_alerts``
+(the NWS alerts API, ``$NWS_API_URL``).
+
+* :func:`get_forecast` -- a deterministic stand-in for a forecast API: the same
+  state always gets the same forecast, so notebooks and tests can assert on it.
+* :func:`broadcast_public_notice` -- the one tool with a side effect the public would
+  see. Every call appends a line to the *outbox* (a JSON-lines file), so a
+  notebook can prove what was posted and, as important, what was **not**: a
+  rejected approval must leave no line here. File: ``$MICROAGENTS_OUTBOX`` or
+  ``<repo>/build/microagents/outbox.jsonl``.
+
+The docstrings are the tool descriptions the model reads (and the words the
+offline stand-in model matches on), so they say what each tool is for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from recipes.weather.activities import get_weather_alerts, normalize_state
+
+__all__ = [
+    "MICROAGENT_ACTIVITIES",
+    "OUTBOX_ENV",
+    "get_forecast",
+    "outbox_path",
+    "broadcast_public_notice",
+    "read_outbox",
+]
+
+OUTBOX_ENV = "MICROAGENTS_OUTBOX"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+_SKIES = ["Sunny", "Mostly sunny", "Partly cloudy", "Mostly cloudy", "Showers", "Thunderstorms", "Windy", "Fog"]
+
+
+def _seed(*parts: str) -> int:
+    return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16)
+
+
+@activity.defn
+async def get_forecast(state: str) -> str:
+    """Get the weather forecast (sky, temperature high and low, chance of rain, wind) for the next two days in a US state.
+
+    Args:
+        state: Two-letter US state code, e.g. CA, TX or NY.
+    """
+    code = normalize_state(state)  # non-retryable InvalidState for a bad code
+    lines = [f"Forecast for {code}:"]
+    for day in ("Today", "Tomorrow"):
+        n = _seed(code, day)
+        high = 45 + n % 50
+        low = high - 8 - (n >> 8) % 15
+        rain = (n >> 16) % 10 * 10
+        wind = 3 + (n >> 20) % 25
+        sky = _SKIES[(n >> 24) % len(_SKIES)]
+        lines.append(f"{day}: {sky}, high {high}°F, low {low}°F, {rain}% chance of rain, wind {wind} mph.")
+    return " ".join(lines)
+
+
+def outbox_path() -> Path:
+    """``$MICROAGENTS_OUTBOX`` or ``<repo>/build/microagents/outbox.jsonl``."""
+    env = os.environ.get(OUTBOX_ENV, "").strip()
+    return Path(env).expanduser() if env else REPO_ROOT / "build" / "microagents" / "outbox.jsonl"
+
+
+@activity.defn
+async def broadcast_public_notice(state: str, message: str) -> str:
+    """Broadcast a public notice (a text message) to every subscriber in a US state. A person must approve each broadcast first.
+
+    Args:
+        state: Two-letter US state code, e.g. CA, TX or NY.
+        message: The text to broadcast.
+    """
+    code = normalize_state(state)
+    text = " ".join(str(message).split())
+    if not text:
+        raise ApplicationError("The notice to broadcast is empty.", type="EmptyMessage", non_retryable=True)
+    info = activity.info()
+    record = {
+        "posted_at": datetime.now(timezone.utc).isoformat(),
+        "workflow_id": info.workflow_id,
+        "activity_id": info.activity_id,
+        "state": code,
+        "message": text,
+    }
+    path = outbox_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+    finally:
+        os.close(fd)
+    return f"Broadcast notice #{info.activity_id} to subscribers in {code}: {text}"
+
+
+def read_outbox(workflow_id: str | None = None) -> list[dict[str, Any]]:
+    """Lines of the outbox (optionally only those posted by one workflow id)."""
+    path = outbox_path()
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if workflow_id is None or record.get("workflow_id") == workflow_id:
+            out.append(record)
+    return out
+
+
+#: Register these on the worker (activity_as_tool does not register anything).
+MICROAGENT_ACTIVITIES = [get_weather_alerts, get_forecast, broadcast_public_notice]

@@ -1,0 +1,120 @@
+"""Drive the microagents recipe from a terminal (a worker must be running:
+``python -m recipes.microagents.worker``).
+
+    python -m recipes.microagents.starter ask chain "Are there any weather alerts in Texas?"
+    python -m recipes.microagents.starter ask handoff "Will it rain in Florida tomorrow? Forecast please."
+    python -m recipes.microagents.starter ask agents-as-tools "Weather alerts and forecast for California"
+    python -m recipes.microagents.starter briefing CA TX NY --mode parallel    # or sequential, children
+
+    python -m recipes.microagents.starter session-start --max-turns 3        # prints the session id
+    python -m recipes.microagents.starter send SESSION "Any weather alerts for California?"
+    python -m recipes.microagents.starter send SESSION 'Broadcast a public notice for CA: "Avoid the coast road"'
+    python -m recipes.microagents.starter pending SESSION
+    python -m recipes.microagents.starter approve SESSION approval-1
+    python -m recipes.microagents.starter reject SESSION approval-2 --reason "not verified"
+    python -m recipes.microagents.starter conversation SESSION
+    python -m recipes.microagents.starter status SESSION
+    python -m recipes.microagents.starter end SESSION
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+
+from temporalio.openai_agents import OpenAIAgentsPlugin
+
+from recipes.microagents.client import PATTERNS, Session, start_briefing, start_pattern
+from recipes.microagents.session import SessionConfig
+from recipes.runtime.errors import TutorialError
+from recipes.runtime.settings import TemporalSettings, connect, run_script
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="one question, one composition pattern")
+    ask.add_argument("pattern", choices=sorted(PATTERNS))
+    ask.add_argument("question")
+    brief = sub.add_parser("briefing", help="one branch agent per state, then a summary")
+    brief.add_argument("states", nargs="+")
+    brief.add_argument("--mode", default="parallel", choices=["parallel", "sequential", "children"])
+    start = sub.add_parser("session-start", help="start a conversation session")
+    start.add_argument("--max-turns", type=int, default=SessionConfig.max_turns_per_run)
+    start.add_argument("--recheck-unit-seconds", type=float, default=SessionConfig.recheck_unit_seconds,
+                       help="how long one 'hour' of recheck_in_hours lasts (default 3600)")
+    send = sub.add_parser("send", help="send a message (update) and print the reply")
+    send.add_argument("session")
+    send.add_argument("text")
+    for name in ("approve", "reject"):
+        p = sub.add_parser(name, help=f"{name} a pending tool call (update)")
+        p.add_argument("session")
+        p.add_argument("request_id")
+        p.add_argument("--reason", default="")
+    for name in ("pending", "conversation", "status", "end"):
+        p = sub.add_parser(name)
+        p.add_argument("session")
+    return parser
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return await _run(args)
+    except TutorialError as err:
+        # Reported here, inside the event loop, so the client shuts down normally.
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+async def _run(args: argparse.Namespace) -> int:
+    settings = TemporalSettings.load()
+    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    if args.command == "ask":
+        handle = await start_pattern(client, args.pattern, args.question)
+        answer = await handle.result()
+        print(f"[{answer.pattern}] answered by {answer.answered_by} (runs: {', '.join(answer.agent_runs)})")
+        print(answer.answer)
+        print("Web UI:", settings.web_ui_url(handle.id))
+    elif args.command == "briefing":
+        handle = await start_briefing(client, args.states, mode=args.mode)
+        result = await handle.result()
+        for state, text in result.reports.items():
+            print(f"{state}: {text}")
+        for state, why in result.failures.items():
+            print(f"{state}: FAILED - {why}")
+        print("Missing (per the briefing writer):", result.missing_branches or "none")
+        print("Summary:", result.summary)
+        print("Web UI:", settings.web_ui_url(handle.id))
+    elif args.command == "session-start":
+        config = SessionConfig(max_turns_per_run=args.max_turns, recheck_unit_seconds=args.recheck_unit_seconds)
+        session = await Session.start(client, config=config)
+        print(session.id)
+    else:
+        session = Session.attach(client, args.session)
+        if args.command == "send":
+            reply = await session.send(args.text)
+            print(f"{reply.agent}: {reply.text}")
+        elif args.command in ("approve", "reject"):
+            reply = await session.decide(args.request_id, args.command == "approve", args.reason)
+            print(f"{reply.agent}: {reply.text}")
+        elif args.command == "pending":
+            for request in await session.pending():
+                print(f"{request.request_id}: {request.tool}({request.arguments})")
+        elif args.command == "conversation":
+            for turn in await session.conversation():
+                who = turn.agent or turn.role
+                print(f"[run {turn.run}, {turn.via}] {who}: {turn.text}")
+        elif args.command == "status":
+            for key, value in asdict(await session.status()).items():
+                print(f"{key}: {value}")
+        elif args.command == "end":
+            await session.end("ended from the command line")
+            summary = await session.result()
+            print(f"Ended after {summary.user_turns} user turns in {summary.run_number} run(s).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_script(main()))

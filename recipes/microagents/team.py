@@ -1,0 +1,285 @@
+"""The small agents, one factory each. Workflows build them; nothing here runs anything.
+
+Each agent is deliberately small: one job, one or two tools, short
+instructions. The patterns in :mod:`recipes.microagents.chaining`,
+:mod:`~recipes.microagents.parallel` and :mod:`~recipes.microagents.session`
+combine them.
+
+Words matter twice. A real LLM picks tools and handoffs from their names and
+descriptions; the offline stand-in model (``recipes.runtime.offline_model``)
+does the same by plain word overlap. So each tool/handoff description uses the
+words a user would use for it ("alerts", "warnings", "forecast", "rain",
+"broadcast", "notice", "recheck ... hours") and avoids the others' words.
+
+Tools that do I/O are activities (``activity_as_tool``); the factories here
+build them with timeouts and retry policies. ``recheck_in_hours`` is the one
+*workflow* tool: it only records a request in workflow state, which the
+session workflow turns into a durable timer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Literal
+
+from agents import Agent, FunctionTool, function_tool
+from pydantic import BaseModel, Field
+from temporalio.common import RetryPolicy
+from temporalio.openai_agents.workflow import activity_as_tool
+
+from recipes.microagents.activities import broadcast_public_notice, get_forecast
+from recipes.weather.activities import INVALID_STATE, get_weather_alerts
+from recipes.weather.tools import errors_as_tool_results
+
+__all__ = [
+    "TOPIC_LABEL",
+    "Briefing",
+    "WeatherQuestion",
+    "alerts_specialist",
+    "alerts_tool",
+    "branch_agent",
+    "briefing_writer",
+    "broadcast_tool",
+    "forecast_specialist",
+    "forecast_tool",
+    "orchestrator_with_agent_tools",
+    "recheck_tool",
+    "scheduled_check_agent",
+    "session_agent",
+    "triage_extractor",
+    "triage_router",
+    "weather_reporter",
+]
+
+TOOL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+    non_retryable_error_types=[INVALID_STATE],
+)
+TOOL_TIMEOUT = timedelta(seconds=15)
+
+
+# --------------------------------------------------------------------- tools
+
+
+def alerts_tool(*, errors_to_model: bool = True) -> FunctionTool:
+    """``get_weather_alerts`` as an activity tool.
+
+    ``errors_to_model=True`` (default): a failed call becomes the tool's result
+    text and the agent carries on. ``False``: the failure propagates and ends
+    the agent's run -- what the parallel notebook uses to show a failed branch.
+    """
+    tool = activity_as_tool(get_weather_alerts, start_to_close_timeout=TOOL_TIMEOUT, retry_policy=TOOL_RETRY)
+    assert isinstance(tool, FunctionTool)
+    return errors_as_tool_results(tool) if errors_to_model else tool
+
+
+def forecast_tool() -> FunctionTool:
+    """``get_forecast`` as an activity tool (errors reported to the model)."""
+    tool = activity_as_tool(get_forecast, start_to_close_timeout=TOOL_TIMEOUT, retry_policy=TOOL_RETRY)
+    assert isinstance(tool, FunctionTool)
+    return errors_as_tool_results(tool)
+
+
+def broadcast_tool() -> FunctionTool:
+    """``broadcast_public_notice`` as an activity tool that needs a person's approval.
+
+    ``needs_approval=True`` makes the Agents SDK stop the run *before* calling
+    the tool and return the call as an interruption; the run continues only
+    once the call is approved or rejected (see the session workflow). A
+    rejected call never reaches ``on_invoke_tool``, so no activity is scheduled.
+    """
+    tool = activity_as_tool(
+        broadcast_public_notice,
+        start_to_close_timeout=TOOL_TIMEOUT,
+        # A broadcast is not idempotent: one attempt, never an automatic retry.
+        retry_policy=RetryPolicy(maximum_attempts=1),
+    )
+    assert isinstance(tool, FunctionTool)
+    tool = errors_as_tool_results(tool)
+    tool.needs_approval = True
+    return tool
+
+
+def recheck_tool(on_recheck: Callable[[str, float], Awaitable[str]]) -> FunctionTool:
+    """A workflow tool: ``recheck_in_hours(state, hours)`` calls ``on_recheck``.
+
+    The session workflow passes a callback that records the request; its main
+    loop then waits on a durable timer. The tool itself does no I/O, so it runs
+    inline in the workflow (no activity).
+    """
+
+    @function_tool
+    async def recheck_in_hours(state: str, hours: float) -> str:
+        """Schedule a recheck: look at the weather alerts for a US state again after a number of hours.
+
+        Args:
+            state: Two-letter US state code, e.g. CA, TX or NY.
+            hours: How many hours from now to look again.
+        """
+        return await on_recheck(state, hours)
+
+    return recheck_in_hours
+
+
+# --------------------------------------------------------------------- outputs
+
+
+class WeatherQuestion(BaseModel):
+    """What the triage agent extracts from a free-text question (its ``output_type``)."""
+
+    state: str = Field(description="Two-letter US state code the question is about, e.g. CA")
+    topic: Literal["alerts", "forecast"] = Field(
+        description="alerts: warnings, watches, advisories; forecast: temperature, rain, wind to come"
+    )
+
+
+class Briefing(BaseModel):
+    """The briefing writer's structured answer."""
+
+    missing_branches: list[str] = Field(description="States whose report is missing because its agent failed")
+    summary: str = Field(description="A short briefing that summarizes the reports")
+
+
+# --------------------------------------------------------------------- agents
+
+SPECIALIST_STYLE = "Answer in two or three sentences and quote what the tool returned."
+
+
+def alerts_specialist() -> Agent:
+    return Agent(
+        name="Alerts specialist",
+        handoff_description="Answers questions about active weather alerts, warnings, watches and advisories in a US state.",
+        instructions=(
+            "You are the alerts specialist. Look up the active weather alerts for the US state "
+            f"in the question with get_weather_alerts. {SPECIALIST_STYLE}"
+        ),
+        tools=[alerts_tool()],
+    )
+
+
+def forecast_specialist() -> Agent:
+    return Agent(
+        name="Forecast specialist",
+        handoff_description="Answers questions about the weather forecast: temperature, rain, wind and sky for the next days in a US state.",
+        instructions=(
+            "You are the forecast specialist. Look up the forecast for the US state in the question "
+            f"with get_forecast. {SPECIALIST_STYLE}"
+        ),
+        tools=[forecast_tool()],
+    )
+
+
+def triage_extractor() -> Agent:
+    """Chaining, step 1: turns the question into a ``WeatherQuestion`` (no tools)."""
+    return Agent(
+        name="Triage agent",
+        instructions=(
+            "You are a triage agent. Read the weather question and extract the two-letter US state "
+            "code and the topic: 'alerts' for warnings, watches and advisories, 'forecast' for "
+            "temperature, rain and wind to come."
+        ),
+        output_type=WeatherQuestion,
+    )
+
+
+def weather_reporter() -> Agent:
+    """Chaining, step 2: writes the report the triage agent asked for."""
+    return Agent(
+        name="Weather reporter",
+        instructions=(
+            "You are a weather reporter. Use get_weather_alerts for alerts and get_forecast for "
+            f"forecasts, then write the report. {SPECIALIST_STYLE}"
+        ),
+        tools=[alerts_tool(), forecast_tool()],
+    )
+
+
+def triage_router() -> Agent:
+    """Handoffs: no tools; hands the conversation to the specialist that fits."""
+    return Agent(
+        name="Triage router",
+        instructions=(
+            "You are the front desk of a weather service. Do not answer yourself: hand the "
+            "conversation to the Alerts specialist for alerts, warnings and watches, or to the "
+            "Forecast specialist for the forecast, temperature, rain and wind."
+        ),
+        handoffs=[alerts_specialist(), forecast_specialist()],
+    )
+
+
+def orchestrator_with_agent_tools() -> Agent:
+    """Agents as tools: the desk keeps the conversation and calls specialists like tools."""
+    return Agent(
+        name="Weather desk",
+        instructions=(
+            "You are the weather desk. Ask the alerts specialist about alerts, warnings and watches "
+            "and the forecast specialist about the forecast; ask both when the question covers both. "
+            "Combine their answers into one reply."
+        ),
+        tools=[
+            alerts_specialist().as_tool(
+                tool_name="ask_alerts_specialist",
+                tool_description="Ask the alerts specialist about active weather alerts, warnings and watches in a US state.",
+            ),
+            forecast_specialist().as_tool(
+                tool_name="ask_forecast_specialist",
+                tool_description="Ask the forecast specialist about the forecast: temperature, rain and wind in a US state.",
+            ),
+        ],
+    )
+
+
+def branch_agent(state: str) -> Agent:
+    """Parallel fan-out: one small agent per state. Tool failures are *not* caught,
+    so a bad state ends this branch's run (the workflow decides what that means)."""
+    return Agent(
+        name=f"Alerts agent {state}",
+        instructions=(
+            f"You report the active weather alerts for the US state {state} using get_weather_alerts. "
+            f"{SPECIALIST_STYLE}"
+        ),
+        tools=[alerts_tool(errors_to_model=False)],
+    )
+
+
+def briefing_writer() -> Agent:
+    """Parallel gather: summarizes the branch reports; lists the branches that failed."""
+    return Agent(
+        name="Briefing writer",
+        instructions=(
+            "You write a short multi-state weather briefing from the reports in the conversation. "
+            "List in missing_branches every state the user says has no report, and say in the "
+            "summary that it is missing."
+        ),
+        output_type=Briefing,
+    )
+
+
+def session_agent(on_recheck: Callable[[str, float], Awaitable[str]]) -> Agent:
+    """The conversation agent of the long-running session."""
+    return Agent(
+        name="Weather desk",
+        instructions=(
+            "You are a weather desk in a long conversation. Use get_weather_alerts for alerts, "
+            "get_forecast for forecasts, recheck_in_hours when the user wants the alerts looked at "
+            "again later, and broadcast_public_notice only when the user asks to broadcast a notice "
+            "(a person approves each broadcast; if it is rejected, say it was not sent and why)."
+        ),
+        tools=[alerts_tool(), forecast_tool(), broadcast_tool(), recheck_tool(on_recheck)],
+    )
+
+
+def scheduled_check_agent() -> Agent:
+    """Runs when a recheck timer fires: one job, one tool."""
+    return Agent(
+        name="Scheduled alerts check",
+        instructions=f"You look up the active weather alerts for a US state with get_weather_alerts. {SPECIALIST_STYLE}",
+        tools=[alerts_tool()],
+    )
+
+
+#: Topic -> the words the reporter is asked with (chaining step 2).
+TOPIC_LABEL: dict[str, str] = {"alerts": "weather alerts", "forecast": "forecast"}

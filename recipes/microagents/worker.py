@@ -1,0 +1,103 @@
+"""Worker for the microagents recipe.
+
+    python -m recipes.microagents.worker
+
+Polls the ``microagents`` task queue and runs every workflow of the recipe
+(chaining, handoffs, agents as tools, the parallel briefing with and without
+child workflows, the conversation session), the model activity added by
+``OpenAIAgentsPlugin`` and the tool activities. Settings come from the
+environment: ``TEMPORAL_ADDRESS``, ``AGENT_MODEL_BACKEND``/``OPENAI_API_KEY``,
+``NWS_API_URL`` (the alerts tool), ``MICROAGENTS_OUTBOX`` (where broadcasts are
+written) and, for the offline model, ``OFFLINE_MODEL_LATENCY`` (seconds per
+model call).
+
+Notebooks run the same worker inside the kernel instead
+(:func:`start_in_kernel`), so the model's latency setting and the traces live
+in the notebook's process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.openai_agents import ModelActivityParameters
+from temporalio.worker import Worker
+
+from recipes.microagents.activities import MICROAGENT_ACTIVITIES
+from recipes.microagents.chaining import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow
+from recipes.microagents.parallel import BranchAgentWorkflow, ChildWorkflowBriefing, FanOutBriefingWorkflow
+from recipes.microagents.session import ConversationSessionWorkflow
+
+__all__ = ["ACTIVITIES", "MODEL_PARAMS", "TASK_QUEUE", "WORKFLOWS", "KernelWorker", "build_worker", "start_in_kernel"]
+
+TASK_QUEUE = "microagents"
+
+WORKFLOWS = [
+    ChainedAgentsWorkflow,
+    HandoffWorkflow,
+    AgentsAsToolsWorkflow,
+    FanOutBriefingWorkflow,
+    BranchAgentWorkflow,
+    ChildWorkflowBriefing,
+    ConversationSessionWorkflow,
+]
+ACTIVITIES = list(MICROAGENT_ACTIVITIES)
+
+#: Model calls: one minute per attempt (the plugin's model activity heartbeats
+#: every 5 s, so a dead worker is noticed after 10 s), five minutes and five
+#: attempts in all, backoff 1 s -> 20 s. The agent's name becomes each model
+#: activity's summary by itself (the plugin sets it).
+MODEL_PARAMS = ModelActivityParameters(
+    start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(minutes=5),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20),
+                             maximum_attempts=5),
+)
+
+
+def build_worker(client: Client, *, task_queue: str = TASK_QUEUE) -> Worker:
+    """A Worker for every workflow and activity of the recipe.
+
+    ``client`` must carry ``OpenAIAgentsPlugin`` with the model provider and
+    ``MODEL_PARAMS``; the plugin adds the model activity to the worker.
+    """
+    return Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES)
+
+
+@dataclass
+class KernelWorker:
+    """A worker running as an asyncio task in this process (a Jupyter kernel, a test)."""
+
+    worker: Worker
+    task: asyncio.Task
+
+    @property
+    def running(self) -> bool:
+        return not self.task.done()
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Graceful shutdown; safe to call twice."""
+        if not self.task.done():
+            await self.worker.shutdown()
+        await asyncio.wait_for(asyncio.shield(self.task), timeout=timeout)
+
+
+async def start_in_kernel(client: Client, *, task_queue: str = TASK_QUEUE) -> KernelWorker:
+    """Start :func:`build_worker` as a task; returns once it is polling."""
+    worker = build_worker(client, task_queue=task_queue)
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.2)  # let it start polling; a failed start shows up here
+    if task.done():
+        task.result()  # raises the start-up error
+    return KernelWorker(worker, task)
+
+
+if __name__ == "__main__":
+    from recipes.runtime.worker import run_worker_main
+
+    run_worker_main(task_queue=TASK_QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES, model_params=MODEL_PARAMS)

@@ -1,0 +1,165 @@
+"""Chaining, handoffs, agents as tools, parallel fan-out and child workflows, end to end.
+
+Offline model, local NWS service, a real Temporal server, a worker in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.worker import Replayer
+
+from recipes.microagents.client import start_briefing, start_pattern
+from recipes.microagents.evidence import agent_intervals, agent_sequence, overlaps, timing_summary
+from recipes.microagents.worker import WORKFLOWS, build_worker
+from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.runtime.offline_model import OfflineModelProvider
+from recipes.weather.nws_service import WeatherService
+
+
+@pytest.fixture(scope="module")
+def weather():
+    svc = WeatherService.start(port=0)
+    previous = os.environ.get("NWS_API_URL")
+    os.environ["NWS_API_URL"] = svc.url
+    try:
+        yield svc
+    finally:
+        svc.stop()
+        if previous is None:
+            os.environ.pop("NWS_API_URL", None)
+        else:
+            os.environ["NWS_API_URL"] = previous
+
+
+def plugin(latency_s: float = 0.0) -> OpenAIAgentsPlugin:
+    return OpenAIAgentsPlugin(
+        model_provider=OfflineModelProvider(latency_s=latency_s, ledger=False),
+        model_params=ModelActivityParameters(start_to_close_timeout=timedelta(seconds=30)),
+    )
+
+
+def with_worker(address: str, scenario, latency_s: float = 0.0):
+    """Run ``scenario(client, queue)`` with a worker for the recipe on a fresh task queue."""
+
+    async def main():
+        client = await Client.connect(address, plugins=[plugin(latency_s)])
+        queue = f"test-microagents-{uuid.uuid4().hex[:8]}"
+        async with build_worker(client, task_queue=queue):
+            return await asyncio.wait_for(scenario(client, queue), timeout=60)
+
+    return asyncio.run(main())
+
+
+async def _pattern(client, queue, pattern, question):
+    handle = await start_pattern(client, pattern, question, task_queue=queue)
+    answer = await handle.result()
+    return answer, await fetch_history(handle)
+
+
+def test_chaining_runs_two_loops_joined_by_workflow_code(temporal_server, weather):
+    answer, history = with_worker(
+        temporal_server.address,
+        lambda c, q: _pattern(c, q, "chain", "Are there any weather alerts in Texas? We drive there tonight."),
+    )
+    assert answer.agent_runs == ["Triage agent", "Weather reporter"]
+    assert answer.extracted == {"state": "TX", "topic": "alerts"}
+    assert agent_sequence(history) == ["Triage agent", "Weather reporter", "Weather reporter"]
+    assert model_and_tool_sequence(history) == ["model", "model", "tool:get_weather_alerts", "model"]
+    assert "2 active weather alerts for TX" in answer.answer
+
+
+def test_handoff_target_produces_the_answer_in_one_loop(temporal_server, weather):
+    async def both(client, queue):
+        return [
+            await _pattern(client, queue, "handoff", "Are there any weather warnings in Texas?"),
+            await _pattern(client, queue, "handoff", "Will it rain in Florida tomorrow? What is the forecast?"),
+        ]
+
+    (alerts, alerts_history), (forecast, forecast_history) = with_worker(temporal_server.address, both)
+    assert alerts.answered_by == "Alerts specialist" and alerts.agent_runs == ["Triage router"]
+    assert agent_sequence(alerts_history) == ["Triage router", "Alerts specialist", "Alerts specialist"]
+    assert 'transfer_to_alerts_specialist' in activity_steps(alerts_history)[0].result
+    assert forecast.answered_by == "Forecast specialist"
+    assert model_and_tool_sequence(forecast_history) == ["model", "model", "tool:get_forecast", "model"]
+    assert "Forecast for FL" in forecast.answer
+
+
+def test_agents_as_tools_keep_the_orchestrator_in_control(temporal_server, weather):
+    answer, history = with_worker(
+        temporal_server.address,
+        lambda c, q: _pattern(c, q, "agents-as-tools", "Weather alerts and forecast for California"),
+    )
+    agents = agent_sequence(history)
+    assert answer.answered_by == "Weather desk" and agents[0] == agents[-1] == "Weather desk"
+    assert agents.count("Alerts specialist") == agents.count("Forecast specialist") == 2
+    assert sorted(model_and_tool_sequence(history)) == sorted(["model"] * 6 + ["tool:get_weather_alerts", "tool:get_forecast"])
+    assert "ask_alerts_specialist" in answer.answer and "ask_forecast_specialist" in answer.answer
+
+
+def test_parallel_branches_overlap_sequential_ones_do_not_and_both_replay(temporal_server, weather):
+    async def run(client, queue):
+        out = {}
+        for mode in ("parallel", "sequential"):
+            started = time.monotonic()
+            handle = await start_briefing(client, ["CA", "TX", "NY"], mode=mode, task_queue=queue)
+            result = await handle.result()
+            out[mode] = (result, await fetch_history(handle), time.monotonic() - started)
+        return out
+
+    out = with_worker(temporal_server.address, run, latency_s=0.2)
+    for mode, (result, history, wall) in out.items():
+        print(f"{mode}: {wall:.2f}s wall (client side)")  # informative only
+        assert set(result.reports) == {"CA", "TX", "NY"} and not result.failures and result.missing_branches == []
+    par = [i for n, i in agent_intervals(out["parallel"][1]).items() if n.startswith("Alerts agent")]
+    seq = sorted((i for n, i in agent_intervals(out["sequential"][1]).items() if n.startswith("Alerts agent")),
+                 key=lambda i: i.start)
+    assert len(par) == 3 and overlaps(par)
+    assert timing_summary(par)["wall_s"] < timing_summary(par)["sum_s"]
+    assert not overlaps(seq) and all(a.end <= b.start for a, b in zip(seq, seq[1:]))
+    # The first three model calls of the parallel run belong to three different branches.
+    assert sorted(agent_sequence(out["parallel"][1])[:3]) == ["Alerts agent CA", "Alerts agent NY", "Alerts agent TX"]
+
+    async def replay():
+        replayer = Replayer(workflows=WORKFLOWS, plugins=[plugin()])
+        for _, history, _ in out.values():
+            await replayer.replay_workflow(history)  # raises on non-determinism
+
+    asyncio.run(replay())
+
+
+def test_a_failed_branch_is_reported_not_fatal_in_one_workflow_and_as_children(temporal_server, weather):
+    async def run(client, queue):
+        results = {}
+        for mode in ("parallel", "children"):
+            handle = await start_briefing(client, ["CA", "ZZ"], mode=mode, task_queue=queue)
+            result = await handle.result()
+            status = (await handle.describe()).status
+            children = {}
+            if mode == "children":
+                for state in ("CA", "ZZ"):
+                    child = client.get_workflow_handle(f"{handle.id}-{state}")
+                    children[state] = ((await child.describe()).status, await fetch_history(child))
+            results[mode] = (result, status, await fetch_history(handle), children)
+        return results
+
+    results = with_worker(temporal_server.address, run)
+    for mode, (result, status, history, children) in results.items():
+        assert status == WorkflowExecutionStatus.COMPLETED, mode
+        assert list(result.reports) == ["CA"] and list(result.failures) == ["ZZ"], mode
+        assert result.failures["ZZ"].startswith("InvalidState:"), result.failures
+        assert result.missing_branches == ["ZZ"], mode
+    failed = [s for s in activity_steps(results["parallel"][2]) if s.status == "failed"]
+    assert len(failed) == 1 and failed[0].attempts == 1 and failed[0].non_retryable
+    _, _, parent_history, children = results["children"]
+    assert agent_sequence(parent_history) == ["Briefing writer"]
+    assert children["CA"][0] == WorkflowExecutionStatus.COMPLETED
+    assert children["ZZ"][0] == WorkflowExecutionStatus.FAILED
+    assert model_and_tool_sequence(children["ZZ"][1]) == ["model", "tool:get_weather_alerts"]

@@ -1,0 +1,168 @@
+"""Microagents, the parts that need no server: routing words, error text, timing maths, the approval panel."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from agents import AgentOutputSchema, handoff
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+
+from recipes.microagents import team
+from recipes.microagents.activities import get_forecast
+from recipes.microagents.approval import ApprovalPanel, check_auto
+from recipes.microagents.evidence import Interval, agent_trace, overlaps, timeline, timing_summary
+from recipes.microagents.parallel import branch_prompt, failure_text
+from recipes.microagents.session import ApprovalRequest
+from recipes.runtime.errors import ConfigurationError, TutorialError
+from recipes.runtime.offline_model import decide
+
+
+async def _noop_recheck(state: str, hours: float) -> str:
+    return "ok"
+
+
+SESSION_TOOLS = team.session_agent(_noop_recheck).tools
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool", "arguments"),
+    [
+        ("Any weather alerts for California?", "get_weather_alerts", {"state": "CA"}),
+        ("And the forecast for Texas?", "get_forecast", {"state": "TX"}),
+        ('Broadcast a public notice for CA: "Avoid the coast road"', "broadcast_public_notice",
+         {"state": "CA", "message": "Avoid the coast road"}),
+        ("Check the alerts for Texas again in 6 hours", "recheck_in_hours", {"state": "TX", "hours": 6.0}),
+    ],
+)
+def test_the_session_agent_picks_one_tool_per_request(request_text, tool, arguments):
+    """The offline stand-in must make the intended choice: descriptions are written for it (and for LLMs)."""
+    decision = decide(None, request_text, tools=SESSION_TOOLS)
+    assert decision.kind == "tool_calls"
+    assert [(c.name, c.arguments) for c in decision.calls] == [(tool, arguments)]
+
+
+@pytest.mark.parametrize(
+    ("question", "target"),
+    [
+        ("Are there any weather warnings in Texas?", "transfer_to_alerts_specialist"),
+        ("Will it rain in Florida tomorrow? What is the forecast?", "transfer_to_forecast_specialist"),
+    ],
+)
+def test_the_router_hands_off_by_topic(question, target):
+    router = team.triage_router()
+    decision = decide(None, question, handoffs=[handoff(a) for a in router.handoffs])
+    assert decision.kind == "handoff" and [c.name for c in decision.calls] == [target]
+
+
+def test_the_triage_extractor_fills_its_output_type():
+    decision = decide(None, "Are there any weather alerts in Texas?",
+                      output_schema=AgentOutputSchema(team.WeatherQuestion))
+    assert team.WeatherQuestion.model_validate_json(decision.text) == team.WeatherQuestion(state="TX", topic="alerts")
+
+
+def test_a_quoted_branch_prompt_passes_the_code_through_even_if_invalid():
+    tools = team.branch_agent("ZZ").tools
+    for code in ("CA", "ZZ"):
+        decision = decide(None, branch_prompt(code), tools=tools)
+        assert [(c.name, c.arguments) for c in decision.calls] == [("get_weather_alerts", {"state": code})]
+
+
+def test_the_briefing_writer_lists_the_quoted_missing_branch():
+    items = [{"role": "assistant", "content": "Report for CA: 3 alerts"},
+             {"role": "user", "content": 'Write the briefing from the 1 reports above. States with no report: "ZZ".'}]
+    decision = decide(None, items, output_schema=AgentOutputSchema(team.Briefing))
+    assert team.Briefing.model_validate_json(decision.text).missing_branches == ["ZZ"]
+
+
+def test_forecast_is_deterministic_and_rejects_bad_codes():
+    first = asyncio.run(get_forecast("ca"))
+    assert first == asyncio.run(get_forecast("CA")) and first.startswith("Forecast for CA:")
+    with pytest.raises(ApplicationError) as info:
+        asyncio.run(get_forecast("ZZ"))
+    assert info.value.type == "InvalidState" and info.value.non_retryable
+
+
+def test_failure_text_finds_the_innermost_application_error():
+    root = ApplicationError("'ZZ' is not a US state code", type="InvalidState", non_retryable=True)
+    activity_error = ActivityError("activity failed", scheduled_event_id=1, started_event_id=2, identity="w",
+                                   activity_type="get_weather_alerts", activity_id="1",
+                                   retry_state=RetryState.NON_RETRYABLE_FAILURE)
+    activity_error.__cause__ = root
+    wrapper = ApplicationError("Workflow failure exception in Agents Framework", type="AgentsWorkflowError")
+    wrapper.__cause__ = activity_error
+    assert failure_text(wrapper) == "InvalidState: 'ZZ' is not a US state code"
+    assert failure_text(ValueError("boom")) == "ValueError: boom"
+
+
+def _interval(name: str, start: float, end: float) -> Interval:
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    return Interval(name, t0 + timedelta(seconds=start), t0 + timedelta(seconds=end), 2)
+
+
+def test_overlap_and_timing_maths():
+    parallel = [_interval("a", 0, 1.0), _interval("b", 0.1, 1.1), _interval("c", 0.05, 0.9)]
+    sequential = [_interval("a", 0, 1.0), _interval("b", 1.0, 2.0)]
+    assert overlaps(parallel) and not overlaps(sequential) and not overlaps(parallel[:1])
+    assert timing_summary(parallel) == {"wall_s": 1.1, "sum_s": 2.85, "saved_s": 1.75}
+    assert timing_summary(sequential)["saved_s"] == 0.0
+    chart = timeline(parallel, width=10).splitlines()
+    assert len(chart) == 4 and chart[0].startswith("a |█")
+
+
+def test_agent_trace_folds_temporal_spans():
+    spans = [
+        {"trace_id": "t", "trace_name": "x", "span_id": "1", "parent_id": None, "started_at": "1",
+         "data": {"type": "agent", "name": "A"}, "error": None},
+        {"trace_id": "t", "trace_name": "x", "span_id": "2", "parent_id": "1", "started_at": "2",
+         "data": {"type": "custom", "name": "temporal:startActivity"}, "error": None},
+        {"trace_id": "t", "trace_name": "x", "span_id": "3", "parent_id": "2", "started_at": "3",
+         "data": {"type": "generation", "model": "m"}, "error": None},
+    ]
+    text = agent_trace(spans)
+    assert "temporal:" not in text
+    assert text.splitlines()[1:] == ["  └─ agent A", "    └─ model call (m)"]
+
+
+def test_auto_approve_values_are_checked():
+    assert check_auto("") == "" and check_auto("approve") == "approve"
+    with pytest.raises(ConfigurationError):
+        check_auto(True)
+
+
+def test_the_panel_says_click_first_instead_of_waiting():
+    request = ApprovalRequest("approval-1", "broadcast_public_notice", {"state": "CA"}, "", 1)
+    panel = ApprovalPanel(session=None, request=request)  # type: ignore[arg-type]
+    with pytest.raises(TutorialError, match="click Approve or Reject"):
+        asyncio.run(panel.reply())
+
+
+def test_a_click_sends_the_decision_once_and_auto_decides_at_once():
+    from recipes.microagents.session import Reply
+
+    class FakeSession:
+        def __init__(self):
+            self.calls = []
+
+        async def decide(self, request_id, approve, reason=""):
+            self.calls.append((request_id, approve, reason))
+            return Reply("ok" if approve else "not sent", "Weather desk")
+
+    request = ApprovalRequest("approval-1", "broadcast_public_notice", {"state": "CA"}, "", 1)
+
+    async def main():
+        clicked = FakeSession()
+        panel = ApprovalPanel(clicked, request, reason="not verified").show()  # type: ignore[arg-type]
+        reject_button = panel._buttons[1]
+        reject_button.click()
+        reject_button.click()  # a second click (or the other button) changes nothing
+        panel._buttons[0].click()
+        reply = await panel.reply(timeout=5)
+        auto = FakeSession()
+        auto_reply = await ApprovalPanel(auto, request, auto="approve").show().reply(timeout=5)  # type: ignore[arg-type]
+        return clicked.calls, reply, auto.calls, auto_reply
+
+    clicked_calls, reply, auto_calls, auto_reply = asyncio.run(main())
+    assert clicked_calls == [("approval-1", False, "not verified")] and reply.text == "not sent"
+    assert auto_calls == [("approval-1", True, "approved automatically (auto_approve)")] and auto_reply.text == "ok"
