@@ -26,8 +26,9 @@ status: install
 	$(PY) -m recipes.runtime.temporal_server status
 
 # JupyterLab on notebooks/ (Ctrl-C stops it); the server keeps running until `make stop`.
+# Jupyter refuses to run as root (containers, CI) unless told it is on purpose.
 lab: server
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Unit tests plus every notebook executed by papermill. The test session starts
 # a dev server if none answers and stops the one it started.
