@@ -33,3 +33,18 @@ def pytest_sessionfinish(session, exitstatus):
     import gc
 
     gc.collect()
+
+
+@pytest.fixture(scope="module")
+def weather():
+    """The local NWS-shaped weather service for one test module, with
+    NWS_API_URL pointing at it (restored afterwards)."""
+    from recipes.weather.nws_service import WeatherService
+
+    service = WeatherService.start(port=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NWS_API_URL", service.url)
+        try:
+            yield service
+        finally:
+            service.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import os
 import uuid
 from pathlib import Path
 
@@ -77,23 +76,6 @@ def test_workflow_module_imports_no_tool_implementation():
         "recipes.dynamic_tools.activities",
         "recipes.weather.activities",
     }
-
-
-@pytest.fixture(scope="module")
-def weather():
-    from recipes.weather.nws_service import WeatherService
-
-    svc = WeatherService.start(port=0)
-    previous = os.environ.get("NWS_API_URL")
-    os.environ["NWS_API_URL"] = svc.url
-    try:
-        yield svc
-    finally:
-        svc.stop()
-        if previous is None:
-            os.environ.pop("NWS_API_URL", None)
-        else:
-            os.environ["NWS_API_URL"] = previous
 
 
 async def run_requests(address: str, registry: ToolRegistry, steps):

@@ -6,7 +6,6 @@ Offline model, local NWS service, a real Temporal server, a worker in this proce
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from datetime import timedelta
@@ -21,22 +20,6 @@ from recipes.microagents.evidence import agent_intervals, agent_sequence, overla
 from recipes.microagents.worker import WORKFLOWS, build_worker
 from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.runtime.offline_model import OfflineModelProvider
-from recipes.weather.nws_service import WeatherService
-
-
-@pytest.fixture(scope="module")
-def weather():
-    svc = WeatherService.start(port=0)
-    previous = os.environ.get("NWS_API_URL")
-    os.environ["NWS_API_URL"] = svc.url
-    try:
-        yield svc
-    finally:
-        svc.stop()
-        if previous is None:
-            os.environ.pop("NWS_API_URL", None)
-        else:
-            os.environ["NWS_API_URL"] = previous
 
 
 def plugin(latency_s: float = 0.0) -> OpenAIAgentsPlugin:

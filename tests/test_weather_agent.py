@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 
 import pytest
@@ -16,24 +15,8 @@ from temporalio.worker import Worker
 from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.runtime.models import choose_model
 from recipes.weather.activities import WEATHER_ACTIVITIES
-from recipes.weather.nws_service import WeatherService
 from recipes.weather.tools import explain_severity, tool_error_text, weather_alerts_tool
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
-
-
-@pytest.fixture(scope="module")
-def weather():
-    svc = WeatherService.start(port=0)
-    previous = os.environ.get("NWS_API_URL")
-    os.environ["NWS_API_URL"] = svc.url
-    try:
-        yield svc
-    finally:
-        svc.stop()
-        if previous is None:
-            os.environ.pop("NWS_API_URL", None)
-        else:
-            os.environ["NWS_API_URL"] = previous
 
 
 async def ask(address: str, *questions: str) -> list[tuple[str, object]]:
