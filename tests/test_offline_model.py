@@ -520,6 +520,19 @@ def test_output_schema_without_tools_and_wrapped_types():
     assert wrapped.validate_json(d.text) == ["alpha", "beta"]
 
 
+def test_output_schema_summary_draws_on_earlier_messages_when_no_tool_ran():
+    # A summarizer agent gets other agents' reports as earlier messages, then the ask.
+    schema = AgentOutputSchema(AlertReport)
+    items = [
+        user("Report for CA: Red Flag Warning over the Santa Clara Hills."),
+        user("Report for TX: Winter Storm Warning for Dallas."),
+        user("Write the briefing from the reports above."),
+    ]
+    summary = schema.validate_json(decide(None, items, output_schema=schema).text).summary
+    assert "Red Flag Warning" in summary and "Winter Storm Warning" in summary
+    assert "Write the briefing" not in summary
+
+
 def test_output_schema_in_temporal_form_is_respected():
     from temporalio.openai_agents._invoke_model_activity import AgentOutputSchemaInput
 

@@ -1026,6 +1026,18 @@ class _Turn:
         return {(name, _canonical(args)) for name, args, _ in self.calls}
 
 
+def _earlier_messages(items: list[dict[str, Any]]) -> list[str]:
+    """Texts of the messages before the last user message (material the request refers to)."""
+    last_user = max((i for i, it in enumerate(items) if _is_message(it, "user")), default=-1)
+    texts = []
+    for it in items[: max(last_user, 0)]:
+        if "content" in it and it.get("type", "message") == "message":
+            text = " ".join(_content_text(it.get("content")).split())
+            if text:
+                texts.append(text)
+    return texts
+
+
 def _read_turn(items: list[dict[str, Any]], handoff_names: set[str]) -> _Turn:
     last_user = -1
     for i in range(len(items) - 1, -1, -1):
@@ -1362,7 +1374,13 @@ def _decide(
     schema = _output_json_schema(output_schema)
     if schema is not None:
         parsed = [_parse_output(out) for _, _, out in results]
-        summary = text if results else f'Filled by the offline stand-in from the request "{request}".'
+        if results:
+            summary = text
+        elif earlier := _earlier_messages(items):
+            # e.g. a summarizer given other agents' reports as earlier messages
+            summary = "From the conversation: " + " | ".join(_short(t, 160) for t in earlier[-6:])
+        else:
+            summary = f'Filled by the offline stand-in from the request "{request}".'
         obj = _Filler(schema, ev, _Sources(parsed, summary)).fill(schema)
         return Decision(
             "final_json",
