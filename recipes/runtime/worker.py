@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
@@ -42,23 +43,24 @@ async def run_worker(
     workflows: Sequence[type] = (),
     activities: Sequence[Callable] = (),
     model_params: ModelActivityParameters,
-    max_concurrent_activities: int | None = None,
+    **worker_options: Any,
 ) -> None:
-    """Connect, register, poll until SIGTERM/SIGINT, then shut down gracefully."""
+    """Connect, register, poll until SIGTERM/SIGINT, then shut down gracefully.
+
+    ``worker_options`` go to ``temporalio.worker.Worker`` as they are (e.g.
+    ``max_concurrent_activities``, ``sticky_queue_schedule_to_start_timeout``).
+    """
     install_tracing()
     choice = choose_model()
     plugin = OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider())
     client = await connect(TemporalSettings.load(), plugins=[plugin])
-    kwargs = {}
-    if max_concurrent_activities:
-        kwargs["max_concurrent_activities"] = max_concurrent_activities
     worker = Worker(
         client,
         task_queue=task_queue,
         workflows=list(workflows),
         activities=list(activities),
         identity=worker_identity(),
-        **kwargs,
+        **worker_options,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

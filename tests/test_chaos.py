@@ -1,0 +1,159 @@
+"""Chaos: 20 agent runs while the worker process is SIGKILLed at random moments, 10 times.
+
+Every run must complete with the same answer as a fault-free run, take the same
+steps, and no model call that had completed may be made again. The seed is
+printed; replay a failure with ``CHAOS_SEED=<seed> pytest tests/test_chaos.py -s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.openai_agents import OpenAIAgentsPlugin
+
+from recipes.durability import proof
+from recipes.durability.starter import start_briefing
+from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.runtime.ledger import Ledger
+from recipes.runtime.processes import python_module
+from recipes.runtime.worker import READY_TEXT
+
+RUNS = 20
+KILLS = 10
+REQUESTS = [
+    ["California", "Texas"],
+    ["Florida", "New York"],
+    ["Washington"],
+    ["Texas", "Vermont", "California"],
+]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+async def _chaos(address: str, tmp: Path, seed: int) -> dict:
+    rng = random.Random(seed)
+    queue = f"test-chaos-{uuid.uuid4().hex[:8]}"
+    ledger = Ledger(tmp / "ledger.jsonl")
+    env = {
+        "TEMPORAL_ADDRESS": address,
+        "AGENT_MODEL_BACKEND": "offline",
+        "DURABILITY_TASK_QUEUE": queue,
+        "DURABILITY_TOOL_SECONDS": "0.6",
+        "OFFLINE_MODEL_LATENCY": "0.1",
+        "OFFLINE_MODEL_LEDGER": str(ledger.path),
+    }
+    worker = python_module("test-chaos-worker", "recipes.durability.worker", env=env,
+                           ready_text=READY_TEXT, log_path=tmp / "worker.log")  # fmt: skip
+    client = await Client.connect(address, plugins=[OpenAIAgentsPlugin()])
+    try:
+        await asyncio.to_thread(worker.start, 60)
+
+        # The fault-free reference: each distinct request once.
+        reference = {}
+        handles = [await start_briefing(client, states, task_queue=queue) for states in REQUESTS]
+        for states, handle in zip(REQUESTS, handles):
+            result = await asyncio.wait_for(handle.result(), 60)
+            reference[tuple(states)] = (result.answer, model_and_tool_sequence(await fetch_history(handle)))
+
+        # Chaos: runs start over the whole window while a killer strikes at random moments.
+        runs: list[tuple[tuple[str, ...], object]] = []
+        kills: list[dict] = []
+        started = time.monotonic()
+
+        async def starter() -> None:
+            for i in range(RUNS):
+                states = REQUESTS[i % len(REQUESTS)]
+                handle = await start_briefing(client, states, task_queue=queue,
+                                              workflow_id=f"chaos-{seed}-{i:02d}-{uuid.uuid4().hex[:6]}")  # fmt: skip
+                runs.append((tuple(states), handle))
+                await asyncio.sleep(rng.uniform(0.5, 3.5))
+
+        async def killer() -> None:
+            for _ in range(KILLS):
+                await asyncio.sleep(rng.uniform(0.3, 3.0))
+                pid = worker.kill()
+                killed_at = proof.now()
+                await asyncio.sleep(rng.uniform(0.0, 1.0))  # the worker stays dead a moment
+                await asyncio.to_thread(worker.start, 60)
+                kills.append({"pid": pid, "killed_at": killed_at, "ready_at": proof.now()})
+
+        await asyncio.gather(starter(), killer())
+        results = await asyncio.wait_for(asyncio.gather(*(h.result() for _, h in runs)), 120)
+        histories = [await fetch_history(h) for _, h in runs]
+        statuses = [await proof.status(h) for _, h in runs]
+        elapsed = time.monotonic() - started
+    finally:
+        worker.stop()
+    return {
+        "seed": seed, "reference": reference, "runs": runs, "results": results, "histories": histories,
+        "statuses": statuses, "kills": kills, "ledger": ledger, "worker": worker, "elapsed": elapsed,
+    }  # fmt: skip
+
+
+def test_twenty_runs_survive_ten_random_kills(temporal_server, tmp_path):
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1_000_000))
+    print(f"\nCHAOS_SEED={seed}")
+    try:
+        r = asyncio.run(_chaos(temporal_server.address, tmp_path, seed))
+    except Exception as err:  # name the seed, so the failure can be replayed
+        worker_log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:] if (tmp_path / "worker.log").exists() else ""
+        raise AssertionError(f"chaos run failed (CHAOS_SEED={seed}): {type(err).__name__}: {err}\n"
+                             f"worker log tail:\n{worker_log}") from err
+
+    mismatched, duplicate_completions, repeated_calls, wrong_steps = [], 0, 0, []
+    retried_model_steps = 0
+    completions: list = []
+    for (states, handle), result, history in zip(r["runs"], r["results"], r["histories"]):
+        answer, sequence = r["reference"][states]
+        if result.answer != answer:
+            mismatched.append(handle.id)
+        if model_and_tool_sequence(history) != sequence:
+            wrong_steps.append(handle.id)
+        steps = activity_steps(history)
+        model_ids = [s.activity_id for s in steps if s.is_model_call]
+        completed_model = [s.activity_id for s in steps if s.is_model_call and s.status == "completed"]
+        duplicate_completions += len(completed_model) - len(set(completed_model))
+        duplicate_completions += len(model_ids) - len(set(model_ids))
+        audit = proof.model_call_audit(history, r["ledger"].entries(workflow_id=handle.id))
+        repeated_calls += audit.repeated_completed_calls
+        retried_model_steps += sum(1 for a in audit.attempts.values() if a > 1)
+        completions += [s.closed_at for s in steps if s.status == "completed" and s.closed_at]
+
+    recoveries = []
+    for kill in r["kills"]:
+        after = sorted(t for t in completions if t > kill["ready_at"])
+        if after:
+            recoveries.append((after[0] - kill["killed_at"]).total_seconds())
+    killed_pids = [k["pid"] for k in r["kills"]]
+    left_running = [pid for pid in r["worker"].pids if _alive(pid)]
+    interrupted = sum(1 for h in r["histories"] for s in activity_steps(h) if s.attempts > 1)
+
+    print(f"seed {r['seed']}: {len(r['runs'])} runs, {len(r['kills'])} kills (pids {killed_pids}), "
+          f"{r['statuses'].count('COMPLETED')} completed in {r['elapsed']:.0f}s")  # fmt: skip
+    print(f"steps re-run after a kill: {interrupted} (model steps among them: {retried_model_steps}); "
+          f"duplicate model completions: {duplicate_completions}; completed model calls made again: {repeated_calls}")
+    if recoveries:
+        print(f"kill -> next step completed: min {min(recoveries):.1f}s, median {statistics.median(recoveries):.1f}s, "
+              f"max {max(recoveries):.1f}s")
+    print(f"answers different from the fault-free run: {mismatched or 'none'}; processes left: {left_running or 'none'}")
+
+    assert len(r["runs"]) == RUNS and len(r["kills"]) == KILLS
+    assert r["statuses"] == ["COMPLETED"] * RUNS, r["statuses"]
+    assert not mismatched, f"answers differ from the fault-free run (seed {seed}): {mismatched}"
+    assert not wrong_steps, f"steps differ from the fault-free run (seed {seed}): {wrong_steps}"
+    assert duplicate_completions == 0
+    assert repeated_calls == 0, f"a completed model call was made again (seed {seed})"
+    assert len(set(killed_pids)) == KILLS, "each kill hit a different worker process"
+    assert not left_running and not r["worker"].running
