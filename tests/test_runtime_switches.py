@@ -1,0 +1,142 @@
+"""The model switch, parameter checks, one-sentence errors and local tracing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from agents import Agent, RunConfig, Runner, function_tool
+
+from recipes.runtime.errors import ConfigurationError, TutorialError, check_parameter
+from recipes.runtime.models import BACKENDS, ModelUnavailable, check_model, choose_model
+from recipes.runtime.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
+from recipes.runtime.tracing import install_tracing, render_trace, span_kinds
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("AGENT_MODEL_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_offline_is_the_default_without_a_key(clean_env):
+    choice = choose_model()
+    assert (choice.backend, choice.model) == ("offline", OFFLINE_MODEL_NAME)
+    assert isinstance(choice.provider(), OfflineModelProvider)
+    assert "not an LLM" in choice.describe()
+
+
+def test_environment_picks_the_backend(clean_env):
+    clean_env.setenv("OPENAI_API_KEY", "sk-test")
+    clean_env.setenv("OPENAI_DEFAULT_MODEL", "gpt-test")
+    assert (choose_model().backend, choose_model().model) == ("openai", "gpt-test")
+    clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    choice = choose_model()
+    assert (choice.backend, choice.base_url) == ("openai-compatible", "http://127.0.0.1:11434/v1")
+    # an explicit choice (a notebook parameter) wins over the environment
+    assert choose_model("offline").backend == "offline"
+
+
+def test_as_env_reproduces_the_choice_in_a_worker(clean_env):
+    choice = choose_model("openai-compatible", "llama3.2", "http://127.0.0.1:9/v1")
+    for name, value in choice.as_env().items():
+        clean_env.setenv(name, value)
+    assert choose_model() == choice
+
+
+def test_unknown_backend_lists_the_valid_ones(clean_env):
+    with pytest.raises(ConfigurationError) as err:
+        choose_model("gpt4all")
+    for name in BACKENDS:
+        assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("backend", "needs"),
+    [("openai", "OPENAI_API_KEY"), ("openai-compatible", "OPENAI_BASE_URL")],
+)
+def test_a_backend_without_its_setting_says_what_to_set(clean_env, backend, needs):
+    with pytest.raises(ConfigurationError, match=needs):
+        choose_model(backend)
+
+
+def test_wrong_parameter_type_is_one_sentence():
+    with pytest.raises(ConfigurationError) as err:
+        check_parameter("tool_latency_s", "fast", (int, float))
+    assert "'tool_latency_s' should be a int or float, got 'fast'" in str(err.value)
+    with pytest.raises(ConfigurationError):
+        check_parameter("count", True, int)  # a bool is not a count
+    check_parameter("count", 3, int)
+
+
+def test_tutorial_errors_render_as_one_line_in_jupyter():
+    lines = TutorialError("No Temporal server answers at localhost:1.")._render_traceback_()
+    assert lines == ["TutorialError: No Temporal server answers at localhost:1."]
+
+
+class _Rejecting(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - stdlib name
+        body = json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                     "code": "invalid_api_key"}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_rejected_key_is_one_clear_sentence(clean_env):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Rejecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clean_env.setenv("OPENAI_API_KEY", "sk-wrong")
+        choice = choose_model("openai-compatible", "any-model", f"http://127.0.0.1:{server.server_port}/v1")
+        with pytest.raises(ModelUnavailable, match="rejected the API key"):
+            asyncio.run(check_model(choice))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unreachable_endpoint_is_one_clear_sentence(clean_env):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    choice = choose_model("openai-compatible", "any-model", f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(ModelUnavailable, match="Cannot reach"):
+        asyncio.run(check_model(choice))
+
+
+@function_tool
+async def lookup_capital(country: str) -> str:
+    """Look up the capital city of a country.
+
+    Args:
+        country: The country name.
+    """
+    return {"France": "Paris"}.get(country, "unknown")
+
+
+def test_traces_stay_local_and_render_as_a_tree(clean_env, caplog):
+    collector = install_tracing()
+    agent = Agent(name="Geographer", instructions="Answer with the capital.", tools=[lookup_capital])
+    with caplog.at_level(logging.WARNING):
+        result = asyncio.run(Runner.run(agent, 'What is the capital city of "France"?',
+                                        run_config=RunConfig(model_provider=OfflineModelProvider(ledger=False),
+                                                             workflow_name="capital lookup")))
+    assert "Paris" in result.final_output
+    spans = collector.spans()
+    assert spans[0]["trace_name"] == "capital lookup"
+    assert {"agent", "function"} <= set(span_kinds(spans))
+    tree = render_trace(spans)
+    assert "agent Geographer" in tree and "tool lookup_capital" in tree and "Paris" in tree
+    assert "skipping trace export" not in caplog.text
