@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install lab server test notebooks stop status clean
+.PHONY: install lab server test notebooks bench stop status clean
 
 install: $(INSTALLED)
 
@@ -38,6 +38,10 @@ test: install
 # Only the notebooks, executed copies in build/notebooks/.
 notebooks: server
 	$(PY) ci/run_notebooks.py
+
+# Timing of one offline model call (target: well under 5 ms).
+bench: install
+	$(PY) ci/bench_offline_model.py
 
 # Stop the dev server that `make server` / `make lab` started.
 stop:
