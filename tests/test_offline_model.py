@@ -30,7 +30,6 @@ from agents import (  # noqa: E402
     RunConfig,
     Runner,
     function_tool,
-    set_tracing_disabled,
 )
 from agents.models.interface import ModelTracing  # noqa: E402
 from agents.usage import Usage  # noqa: E402
@@ -44,8 +43,6 @@ from recipes.runtime.offline_model import (  # noqa: E402
     OfflineModelProvider,
     decide,
 )
-
-set_tracing_disabled(True)
 
 
 @pytest.fixture(autouse=True)

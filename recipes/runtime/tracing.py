@@ -80,6 +80,11 @@ class LocalTraceCollector(TracingProcessor):
         with self._lock:
             return list(self._traces)
 
+    def trace_named(self, name: str) -> str | None:
+        """The id of the most recently started trace with this workflow name."""
+        with self._lock:
+            return next((t for t, n in reversed(list(self._traces.items())) if n == name), None)
+
     def spans(self, trace_id: str | None = None) -> list[dict[str, Any]]:
         """Finished spans of one trace (default: the most recent trace)."""
         with self._lock:
