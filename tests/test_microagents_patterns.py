@@ -10,7 +10,6 @@ import time
 import uuid
 from datetime import timedelta
 
-import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Replayer

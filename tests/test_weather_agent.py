@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 
-import pytest
 from temporalio.client import Client
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.openai_agents import OpenAIAgentsPlugin
