@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install lab server test notebooks bench stop status clean
+.PHONY: install lab server test notebooks bench clear-outputs stop status clean
 
 install: $(INSTALLED)
 
@@ -42,6 +42,10 @@ notebooks: server
 # Timing of one offline model call (target: well under 5 ms).
 bench: install
 	$(PY) ci/bench_offline_model.py
+
+# Notebooks are stored without outputs; run this after working in JupyterLab, before committing.
+clear-outputs: install
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
 
 # Stop the dev server that `make server` / `make lab` started.
 stop:
