@@ -37,7 +37,7 @@ def test_the_learning_path_exists():
 class TestNotebook:
     def test_stored_without_outputs(self, path):
         dirty = [i for i, c in enumerate(code_cells(path)) if c.get("outputs") or c.get("execution_count")]
-        assert not dirty, f"code cells {dirty} have outputs; clear them before committing"
+        assert not dirty, f"code cells {dirty} have outputs; run `make clear-outputs` before committing"
 
     def test_opens_with_title_and_what_you_learn_and_need(self, path):
         first = source(cells(path)[0])
