@@ -14,7 +14,8 @@ from temporalio.worker import Worker
 from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.runtime.models import choose_model
 from recipes.weather.activities import WEATHER_ACTIVITIES
-from recipes.weather.tools import explain_severity, tool_error_text, weather_alerts_tool
+from recipes.runtime.tool_errors import tool_error_text
+from recipes.weather.tools import explain_severity, weather_alerts_tool
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
 

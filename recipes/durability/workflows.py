@@ -12,8 +12,8 @@
     The weather recipe's agent with the real HTTP tool (``get_weather_alerts``
     against the local NWS-shaped service) and timeouts short enough to watch
     retries happen. ``activity_as_tool`` alone would let a tool that fails for
-    good (a bad state code, retries exhausted) fail the whole run; the weather
-    recipe's ``errors_as_tool_results`` turns that failure into the tool's
+    good (a bad state code, retries exhausted) fail the whole run;
+    ``recipes.runtime.tool_errors.errors_as_tool_results`` turns that failure into the tool's
     result text, so the model reads it and the workflow completes.
 
 Timeouts, chosen for fast recovery after a crash (the notebooks measure it):
@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
 
     from recipes.durability.activities import Notification, get_storm_report, send_alert_notification
     from recipes.weather.activities import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
-    from recipes.weather.tools import errors_as_tool_results
+    from recipes.runtime.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "durability-agent"
 

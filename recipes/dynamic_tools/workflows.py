@@ -30,7 +30,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, FunctionTool, Runner
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         UNKNOWN_TOOL,
         ToolSpec,
     )
+    from recipes.runtime.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "dynamic-tools"
 AGENT_NAME = "Tool agent"
@@ -83,39 +84,27 @@ class ToolAgentRequest:
     """The tools to offer; ``None`` asks the worker (``list_tools`` activity)."""
 
 
-def tool_error_text(name: str, error: ActivityError) -> str:
-    """What the model reads when a tool activity failed for good."""
-    cause = error.cause
-    message = getattr(cause, "message", None) or str(cause or error)
-    kind = f" ({cause.type})" if isinstance(cause, ApplicationError) and cause.type else ""
-    return f"Tool {name} failed{kind}: {message}"
-
-
 def build_tool(spec: ToolSpec) -> FunctionTool:
-    """A FunctionTool whose invocation is the activity named after the tool."""
+    """A FunctionTool whose invocation is the activity named after the tool;
+    its failures reach the model as text (see recipes.runtime.tool_errors)."""
 
     async def invoke(_ctx: Any, args_json: str) -> str:
         try:
             arguments = json.loads(args_json or "{}")
         except ValueError as err:
-            return f"Tool {spec.name} failed: the arguments are not valid JSON ({err}); send a JSON object."
-        try:
-            return await workflow.execute_activity(
-                spec.name,  # no such registered activity: the dynamic activity gets it
-                arguments,
-                result_type=str,
-                start_to_close_timeout=TOOL_START_TO_CLOSE,
-                schedule_to_close_timeout=TOOL_SCHEDULE_TO_CLOSE,
-                retry_policy=TOOL_RETRY_POLICY,
-                summary=f"tool {spec.name}",
-            )
-        except ActivityError as err:
-            if isinstance(err.cause, CancelledError):
-                raise
-            return tool_error_text(spec.name, err)
+            raise ApplicationError(f"the arguments are not valid JSON ({err}); send a JSON object") from err
+        return await workflow.execute_activity(
+            spec.name,  # no such registered activity: the dynamic activity gets it
+            arguments,
+            result_type=str,
+            start_to_close_timeout=TOOL_START_TO_CLOSE,
+            schedule_to_close_timeout=TOOL_SCHEDULE_TO_CLOSE,
+            retry_policy=TOOL_RETRY_POLICY,
+            summary=f"tool {spec.name}",
+        )
 
     try:
-        return FunctionTool(
+        tool = FunctionTool(
             name=spec.name,
             description=spec.description,
             params_json_schema=spec.parameters,
@@ -126,6 +115,7 @@ def build_tool(spec: ToolSpec) -> FunctionTool:
         raise ApplicationError(
             f"Tool spec {spec.name!r} is not usable: {err}", type="InvalidToolSpec", non_retryable=True
         ) from err
+    return errors_as_tool_results(tool)
 
 
 @workflow.defn

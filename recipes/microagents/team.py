@@ -29,8 +29,8 @@ from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
 
 from recipes.microagents.activities import broadcast_public_notice, get_forecast
+from recipes.runtime.tool_errors import errors_as_tool_results
 from recipes.weather.activities import INVALID_STATE, get_weather_alerts
-from recipes.weather.tools import errors_as_tool_results
 
 __all__ = [
     "TOPIC_LABEL",

@@ -19,45 +19,28 @@ Two kinds of tools, two places:
 
 Tool errors the model can act on
 --------------------------------
-``activity_as_tool`` returns a bare ``FunctionTool``. If its activity fails
-(a non-retryable ``InvalidState``, or retries exhausted), the exception leaves
-``on_invoke_tool``; the Agents SDK's runner turns any exception from a tool
-into ``UserError("Error running tool ...")`` (agents/run_internal/tool_execution.py),
-and the Temporal runner re-raises it as ``AgentsWorkflowError`` -- the whole
-workflow fails. Malformed JSON arguments raise ``ApplicationError`` before any
-activity is scheduled, with the same result; arguments that do not fit the
-schema raise pydantic's ``ValidationError``, which is not a Temporal failure
-type at all, so the *workflow task* would fail and be retried forever.
-
-:func:`errors_as_tool_results` wraps such a tool so that these *expected*
-failures become the tool's result text, e.g.
-``"Tool get_weather_alerts failed: 'ZZ' is not a US state code; ..."`` --
-the model reads it and can correct itself or explain the problem, and the
-workflow completes. Anything else (a bug in workflow code, cancellation)
-still propagates, as it should.
+``activity_as_tool`` returns a bare ``FunctionTool`` whose failures would fail
+the workflow; :func:`weather_alerts_tool` wraps it with
+:func:`recipes.runtime.tool_errors.errors_as_tool_results`, so a bad state code
+or an exhausted retry budget reaches the model as the tool's result text.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from agents import FunctionTool, function_tool
-from pydantic import ValidationError
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 from temporalio.openai_agents.workflow import activity_as_tool
 
+from recipes.runtime.tool_errors import errors_as_tool_results
 from recipes.weather.activities import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
 
 __all__ = [
     "ALERTS_RETRY_POLICY",
     "SEVERITY_LEVELS",
-    "errors_as_tool_results",
     "explain_severity",
-    "tool_error_text",
     "weather_alerts_tool",
 ]
 
@@ -80,56 +63,6 @@ ALERTS_START_TO_CLOSE = timedelta(seconds=15)
 
 #: The whole tool call, retries and backoff included: a person is waiting.
 ALERTS_SCHEDULE_TO_CLOSE = timedelta(minutes=2)
-
-
-def tool_error_text(tool_name: str, error: BaseException) -> str:
-    """The text the model receives when a tool call fails: what went wrong, and whether retrying helps."""
-    cause: BaseException = error
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
-    message = getattr(cause, "message", None) or str(cause)
-    if isinstance(cause, ValidationError):  # pydantic: arguments that do not fit the schema
-        message = "invalid arguments: " + "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in cause.errors()
-        )
-    details = []
-    if isinstance(cause, ApplicationError) and cause.type:
-        details.append(cause.type)
-    if isinstance(error, ActivityError):
-        state = error.retry_state.name.lower() if error.retry_state is not None else ""
-        if state == "maximum_attempts_reached":
-            details.append("gave up after the maximum number of attempts")
-        elif state == "timeout":
-            details.append("gave up: time budget exhausted")
-        elif state == "non_retryable_failure":
-            details.append("not retried: retrying cannot help")
-    elif not isinstance(error, FailureError):
-        details.append(type(error).__name__)
-    suffix = f" ({'; '.join(details)})" if details else ""
-    return f"Tool {tool_name} failed: {message}{suffix}. Check the arguments or tell the user."
-
-
-def errors_as_tool_results(tool: FunctionTool) -> FunctionTool:
-    """A copy of ``tool`` whose expected failures become the tool's result text.
-
-    Caught: ``ActivityError`` (the activity failed for good), ``ApplicationError``
-    (e.g. activity_as_tool's "Invalid JSON input"), ``ValueError`` (pydantic's
-    ``ValidationError`` for arguments that do not fit the schema). Cancellation
-    and programming errors propagate.
-    """
-    invoke: Callable[[Any, str], Awaitable[Any]] = tool.on_invoke_tool
-
-    async def invoke_reporting_errors(ctx: Any, args: str) -> Any:
-        try:
-            return await invoke(ctx, args)
-        except ActivityError as err:
-            if isinstance(err.cause, CancelledError):
-                raise
-            return tool_error_text(tool.name, err)
-        except (ApplicationError, ValueError) as err:
-            return tool_error_text(tool.name, err)
-
-    return dataclasses.replace(tool, on_invoke_tool=invoke_reporting_errors)
 
 
 def weather_alerts_tool() -> FunctionTool:
