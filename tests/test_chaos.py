@@ -22,7 +22,7 @@ from recipes.durability import proof
 from recipes.durability.starter import start_briefing
 from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.runtime.ledger import Ledger
-from recipes.runtime.processes import python_module
+from recipes.runtime.processes import pid_alive, python_module
 from recipes.runtime.worker import READY_TEXT
 
 RUNS = 20
@@ -33,13 +33,6 @@ REQUESTS = [
     ["Washington"],
     ["Texas", "Vermont", "California"],
 ]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 async def _chaos(address: str, tmp: Path, seed: int) -> dict:
@@ -138,7 +131,7 @@ def test_twenty_runs_survive_ten_random_kills(temporal_server, tmp_path, capsys)
         if after:
             recoveries.append((after[0] - kill["killed_at"]).total_seconds())
     killed_pids = [k["pid"] for k in r["kills"]]
-    left_running = [pid for pid in r["worker"].pids if _alive(pid)]
+    left_running = [pid for pid in r["worker"].pids if pid_alive(pid)]
     interrupted = sum(1 for h in r["histories"] for s in activity_steps(h) if s.attempts > 1)
 
     with capsys.disabled():

@@ -12,7 +12,6 @@ import sys
 import textwrap
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -23,19 +22,11 @@ from recipes.durability.activities import NOTIFICATION_WRITTEN_TEXT, read_delive
 from recipes.durability.starter import start_briefing, start_weather_question
 from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.runtime.ledger import Ledger
-from recipes.runtime.processes import REPO_ROOT, ProcessError, python_module
+from recipes.runtime.processes import REPO_ROOT, ProcessError, pid_alive, python_module
 from recipes.runtime.worker import READY_TEXT
 from recipes.weather.nws_service import WeatherService
 
 STORM = "tool:get_storm_report"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +188,7 @@ def test_bad_input_to_the_worker_handle_gives_clear_errors(temporal_server, tmp_
             worker.kill()  # never started
         worker.restart(timeout=60)
         worker.restart(timeout=60)  # twice in a row: a new process each time
-        assert worker.running and len(worker.pids) == 2 and not _alive(worker.pids[0])
+        assert worker.running and len(worker.pids) == 2 and not pid_alive(worker.pids[0])
         worker.kill()
         with pytest.raises(ProcessError, match="is not running"):
             worker.kill()  # killed already
@@ -254,19 +245,19 @@ def test_a_worker_never_outlives_the_process_that_started_it(temporal_server, tm
     child = None
     try:
         child = int(parent.stdout.readline().strip())
-        assert _alive(child)
+        assert pid_alive(child)
         if how == "parent SIGKILLed":
             os.killpg(parent.pid, signal.SIGKILL)  # no atexit, no cleanup: only the child's watchdog can act
         parent.wait(timeout=30)
         started = time.monotonic()
-        while _alive(child) and time.monotonic() - started < 10:
+        while pid_alive(child) and time.monotonic() - started < 10:
             time.sleep(0.1)
         print(f"{how}: worker {child} gone after {time.monotonic() - started:.1f}s")
-        assert not _alive(child), f"worker {child} outlived its parent ({how})"
+        assert not pid_alive(child), f"worker {child} outlived its parent ({how})"
     finally:
         if parent.poll() is None:
             os.killpg(parent.pid, signal.SIGKILL)
-        if child and _alive(child):
+        if child and pid_alive(child):
             os.killpg(child, signal.SIGKILL)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from recipes.runtime.processes import pid_alive
 from recipes.weather.nws_service import AREA_NAMES, WeatherService, load_sample_alerts
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,16 +50,6 @@ def http():
 
 def _alerts(http, service, area, **kw):
     return http.get(f"{service.url}/alerts/active", params={"area": area}, **kw)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # ---------------------------------------------------------------- response shapes
@@ -276,10 +267,10 @@ def test_reset_can_keep_the_log(http, service):
 def test_stop_leaves_no_process_and_is_idempotent():
     svc = WeatherService.start(port=0)
     pid = svc.pid
-    assert pid is not None and _pid_alive(pid)
+    assert pid is not None and pid_alive(pid)
     assert svc.is_running()
     svc.stop()
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert svc.pid is None
     assert not svc.is_running()
     svc.stop()  # idempotent
@@ -291,7 +282,7 @@ def test_context_manager_stops(tmp_path):
     with WeatherService.start(log_path=log) as svc:
         pid = svc.pid
         httpx.get(f"{svc.url}/alerts/active?area=CA", trust_env=False)
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     text = log.read_text()
     assert "serving NWS-shaped API" in text
     assert "/alerts/active?area=CA" in text

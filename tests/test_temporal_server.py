@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from recipes.runtime import temporal_server as ts
+from recipes.runtime.processes import pid_alive
 from recipes.runtime.settings import TemporalUnreachable, connect
 from recipes.runtime.temporal_server import (
     PIDFILE,
@@ -46,7 +47,7 @@ def free_port_pair() -> tuple[int, int]:
 
 
 def _kill_group(pid: int) -> None:
-    if ts._alive(pid):
+    if pid_alive(pid):
         try:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -81,7 +82,7 @@ def test_start_reuse_stop(cleanup, tmp_path):
     cleanup.append(server)
     print(f"\ncold start (new db): {time.monotonic() - t0:.2f}s")
 
-    assert server.started_here and server.pid and ts._alive(server.pid)
+    assert server.started_here and server.pid and pid_alive(server.pid)
     assert server.ui_url == f"http://localhost:{ui_port}"
     assert probe(address) == "temporal"
     with urllib.request.urlopen(server.ui_url, timeout=10) as response:
@@ -104,7 +105,7 @@ def test_start_reuse_stop(cleanup, tmp_path):
 
     pid = server.pid
     server.stop()
-    assert not ts._alive(pid)
+    assert not pid_alive(pid)
     assert probe(address) == "nothing"
     assert not (tmp_path / "state" / PIDFILE).exists()
     server.stop()  # idempotent
@@ -129,7 +130,7 @@ def test_restart_keeps_history(cleanup, tmp_path):
     t0 = time.monotonic()
     server.restart()
     print(f"\nrestart (stop + start, same db): {time.monotonic() - t0:.2f}s")
-    assert not ts._alive(old_pid)
+    assert not pid_alive(old_pid)
     assert server.pid != old_pid and server.started_here
 
     async def describe_again():
@@ -232,7 +233,7 @@ def test_cli_start_status_stop(cleanup, tmp_path):
         assert started.returncode == 0, started.stderr
         assert address in started.stdout and f"http://localhost:{ui_port}" in started.stdout
         pid = read_record()["pid"]
-        assert ts._alive(pid)  # outlived the command
+        assert pid_alive(pid)  # outlived the command
         assert probe(address) == "temporal"
 
         status = _cli("status", env=env)  # finds the address in the pidfile
@@ -245,7 +246,7 @@ def test_cli_start_status_stop(cleanup, tmp_path):
 
         stopped = _cli("stop", env=env)
         assert stopped.returncode == 0 and f"pid {pid}" in stopped.stdout
-        assert not ts._alive(pid)
+        assert not pid_alive(pid)
         assert read_record() is None
 
         nothing = _cli("stop", "--address", address, env=env)

@@ -190,6 +190,25 @@ def python_module(name: str, module: str, *args: str, **kwargs) -> ManagedProces
     return ManagedProcess(name, [sys.executable, "-m", module, *args], **kwargs)
 
 
+def pid_alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie (exited, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.parent.exists():
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        else:
+            state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True).stdout.strip()
+    except (OSError, IndexError):
+        return False
+    return bool(state) and not state.startswith("Z")
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)  # the child leads its own session, so its pgid is its pid

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from recipes.runtime.errors import TutorialError
+from recipes.runtime.processes import pid_alive
 from recipes.runtime.settings import START_HINT, TemporalSettings, TemporalUnreachable, connect, split_address
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,31 +156,12 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
-def _alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie (exited, not yet reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.parent.exists():
-            state = stat.read_text().rsplit(")", 1)[1].split()[0]
-        else:
-            state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True).stdout.strip()
-    except (OSError, IndexError):
-        return False
-    return bool(state) and not state.startswith("Z")
-
-
 def _is_our_server(record: dict) -> bool:
     """Is the pid in this record still the ``temporal server start-dev`` we started?"""
     cmd = _cmdline(record["pid"])
     port = str(split_address(record["address"])[1])
     return (
-        _alive(record["pid"])
+        pid_alive(record["pid"])
         and any(Path(arg).name == "temporal" for arg in cmd)
         and "start-dev" in cmd
         and "--port" in cmd
@@ -211,7 +193,7 @@ def _terminate(pid: int, timeout: float, proc: subprocess.Popen | None = None) -
             pass
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            if (proc.poll() is not None) if proc else not _alive(pid):
+            if (proc.poll() is not None) if proc else not pid_alive(pid):
                 return True
             time.sleep(0.05)
     return False
@@ -408,7 +390,7 @@ def _cmd_stop(args: argparse.Namespace) -> int:
     if args.address and split_address(TemporalSettings.load(address=args.address).address)[1] != split_address(where)[1]:
         print(f"The recorded dev server is at {where}, not {args.address}; nothing stopped.")
         return 1
-    if not _alive(pid):
+    if not pid_alive(pid):
         _remove_record(directory, pid)
         print(f"The dev server recorded at {where} (pid {pid}) is not running any more; removed the stale pidfile.")
         return 0
