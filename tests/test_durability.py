@@ -24,16 +24,8 @@ from recipes.runtime.history import activity_steps, fetch_history, model_and_too
 from recipes.runtime.ledger import Ledger
 from recipes.runtime.processes import REPO_ROOT, ProcessError, pid_alive, python_module
 from recipes.runtime.worker import READY_TEXT
-from recipes.weather.nws_service import WeatherService
 
 STORM = "tool:get_storm_report"
-
-
-@pytest.fixture(scope="module")
-def weather():
-    svc = WeatherService.start(port=0)
-    yield svc
-    svc.stop()
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,9 @@ ALERT_PROPERTIES = {
 
 
 @pytest.fixture(scope="module")
-def service():
-    svc = WeatherService.start(port=0)
-    try:
-        yield svc
-    finally:
-        svc.stop()
+def service(weather):
+    """The module's weather service (started by conftest's ``weather`` fixture)."""
+    return weather
 
 
 @pytest.fixture(autouse=True)

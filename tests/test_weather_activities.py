@@ -18,16 +18,12 @@ from recipes.weather.activities import (
     get_weather_alerts,
     summarize_alerts,
 )
-from recipes.weather.nws_service import WeatherService
 
 
 @pytest.fixture(scope="module")
-def service():
-    svc = WeatherService.start(port=0)
-    try:
-        yield svc
-    finally:
-        svc.stop()
+def service(weather):
+    """The module's weather service (started by conftest's ``weather`` fixture)."""
+    return weather
 
 
 @pytest.fixture(autouse=True)
