@@ -20,10 +20,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 # Start (or reuse) the local Temporal dev server: gRPC on TEMPORAL_ADDRESS
 # (default localhost:7233), Web UI on http://localhost:8233, history in .temporal/.
 server: install
-	$(PY) -m recipes.runtime.temporal_server start
+	$(PY) -m recipes.tutorial.temporal_server start
 
 status: install
-	$(PY) -m recipes.runtime.temporal_server status
+	$(PY) -m recipes.tutorial.temporal_server status
 
 # JupyterLab on notebooks/ (Ctrl-C stops it); the server keeps running until `make stop`.
 # Jupyter refuses to run as root (containers, CI) unless told it is on purpose.
@@ -49,7 +49,7 @@ clear-outputs: install
 
 # Stop the dev server that `make server` / `make lab` started.
 stop:
-	test ! -x $(PY) || $(PY) -m recipes.runtime.temporal_server stop
+	test ! -x $(PY) || $(PY) -m recipes.tutorial.temporal_server stop
 
 clean: stop
 	rm -rf build .pytest_cache

@@ -34,8 +34,8 @@ from agents import AgentOutputSchema, ModelSettings, function_tool, set_tracing_
 from agents.models.interface import ModelTracing  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from recipes.runtime.ledger import Ledger  # noqa: E402
-from recipes.runtime.offline_model import OfflineModel, decide  # noqa: E402
+from recipes.core.ledger import Ledger  # noqa: E402
+from recipes.tutorial.offline_model import OfflineModel, decide  # noqa: E402
 
 
 @function_tool

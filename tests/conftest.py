@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def local_tracing():
     """Keep Agents SDK traces local, as the notebooks do (no export warnings without a key)."""
-    from recipes.runtime.tracing import install_tracing
+    from recipes.core.tracing import install_tracing
 
     return install_tracing()
 
@@ -17,7 +17,7 @@ def local_tracing():
 def temporal_server():
     """The server at TEMPORAL_ADDRESS (default localhost:7233): reused if it
     answers, else started for this session and stopped at its end."""
-    from recipes.runtime.temporal_server import ensure_server
+    from recipes.tutorial.temporal_server import ensure_server
 
     server = ensure_server()
     try:
@@ -39,7 +39,7 @@ def pytest_sessionfinish(session, exitstatus):
 def weather():
     """The local NWS-shaped weather service for one test module, with
     NWS_API_URL pointing at it (restored afterwards)."""
-    from recipes.weather.nws_service import WeatherService
+    from recipes.tutorial.nws_service import WeatherService
 
     service = WeatherService.start(port=0)
     with pytest.MonkeyPatch.context() as patch:

@@ -18,12 +18,12 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.durability import proof
+from recipes.tutorial import proof
 from recipes.durability.starter import start_briefing
-from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.runtime.ledger import Ledger
-from recipes.runtime.processes import pid_alive, python_module
-from recipes.runtime.worker import READY_TEXT
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.core.ledger import Ledger
+from recipes.tutorial.processes import pid_alive, python_module
+from recipes.core.worker import READY_TEXT
 
 RUNS = 20
 KILLS = 10

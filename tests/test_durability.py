@@ -17,13 +17,13 @@ import pytest
 from temporalio.client import Client
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.durability import proof
+from recipes.tutorial import proof
 from recipes.durability.activities import NOTIFICATION_WRITTEN_TEXT, read_deliveries, read_outbox
 from recipes.durability.starter import start_briefing, start_weather_question
-from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.runtime.ledger import Ledger
-from recipes.runtime.processes import REPO_ROOT, ProcessError, pid_alive, python_module
-from recipes.runtime.worker import READY_TEXT
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.core.ledger import Ledger
+from recipes.tutorial.processes import REPO_ROOT, ProcessError, pid_alive, python_module
+from recipes.core.worker import READY_TEXT
 
 STORM = "tool:get_storm_report"
 
@@ -215,8 +215,8 @@ def test_a_worker_that_crashes_at_import_fails_fast_with_its_error(tmp_path, mod
 PARENT = textwrap.dedent(
     """
     import sys, time
-    from recipes.runtime.processes import python_module
-    from recipes.runtime.worker import READY_TEXT
+    from recipes.tutorial.processes import python_module
+    from recipes.core.worker import READY_TEXT
     worker = python_module("orphan-check", "recipes.durability.worker", ready_text=READY_TEXT,
                            log_path=sys.argv[1]).start(timeout=60)
     print(worker.pid, flush=True)

@@ -19,8 +19,8 @@ from recipes.dynamic_tools.registry import ToolRegistry
 from recipes.dynamic_tools.specs import INVALID_TOOL_ARGUMENTS, UNKNOWN_TOOL, ToolSpec
 from recipes.dynamic_tools.tools import BUILTIN_TOOLS
 from recipes.dynamic_tools.workflows import MODEL_PARAMS, DynamicToolsWorkflow, ToolAgentRequest
-from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.runtime.models import choose_model
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.core.models import choose_model
 
 BOOK_FLIGHT = ToolSpec(
     "book_flight",
@@ -74,7 +74,7 @@ def test_workflow_module_imports_no_tool_implementation():
         "recipes.dynamic_tools.extra_tools",
         "recipes.dynamic_tools.registry",
         "recipes.dynamic_tools.activities",
-        "recipes.weather.activities",
+        "recipes.tools.weather_alerts",
     }
 
 
@@ -137,8 +137,8 @@ def test_unknown_tool_is_a_tool_error_not_a_stuck_workflow(temporal_server):
 
 def test_worker_entrypoint_loads_extra_tool_modules(temporal_server):
     """`DYNAMIC_TOOL_MODULES=... python -m recipes.dynamic_tools.worker`, then the starter."""
-    from recipes.runtime.processes import python_module
-    from recipes.runtime.worker import READY_TEXT
+    from recipes.tutorial.processes import python_module
+    from recipes.core.worker import READY_TEXT
 
     env = {
         "TEMPORAL_ADDRESS": temporal_server.address,

@@ -49,8 +49,8 @@ def test_retry_policy_bounds_the_attempts(temporal_server):
 
 def test_worker_and_starter_entrypoints(temporal_server):
     """The two-terminal flow: `python -m ...worker` in one, `python -m ...starter` in the other."""
-    from recipes.runtime.processes import python_module
-    from recipes.runtime.worker import READY_TEXT
+    from recipes.tutorial.processes import python_module
+    from recipes.core.worker import READY_TEXT
 
     env = {"TEMPORAL_ADDRESS": temporal_server.address}
     worker = python_module("test-hello-worker", "recipes.hello_temporal.worker", env=env, ready_text=READY_TEXT)

@@ -1,4 +1,4 @@
-"""recipes.runtime.history on real runs of the hello workflow (flaky activity)."""
+"""recipes.tutorial.history on real runs of the hello workflow (flaky activity)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from temporalio.client import Client, WorkflowFailureError
 from recipes.hello_temporal.activities import GreetingRequest
 from recipes.hello_temporal.worker import build_worker
 from recipes.hello_temporal.workflows import HelloWorkflow
-from recipes.runtime.history import (
+from recipes.tutorial.history import (
     EVENT_COLUMNS,
     STEP_COLUMNS,
     activity_steps,
@@ -23,7 +23,7 @@ from recipes.runtime.history import (
     show_table,
     step_rows,
 )
-from recipes.runtime.worker import worker_identity
+from recipes.core.worker import worker_identity
 
 
 async def run_hello(address: str, failures: int):

@@ -14,12 +14,12 @@ from temporalio.worker import Worker
 from recipes.durability.activities import DURABILITY_ACTIVITIES
 from recipes.durability.starter import start_briefing
 from recipes.durability.workflows import DURABILITY_WORKFLOWS, MODEL_PARAMS
-from recipes.runtime.errors import ConfigurationError
-from recipes.runtime.history import Step
-from recipes.runtime.ledger import Ledger
-from recipes.runtime.live_view import LiveRunView, Snapshot, choose_mode, render_text, timeline_rows
-from recipes.runtime.offline_model import OfflineModelProvider
-from recipes.runtime.processes import ManagedProcess
+from recipes.core.errors import ConfigurationError
+from recipes.tutorial.history import Step
+from recipes.core.ledger import Ledger
+from recipes.tutorial.live_view import LiveRunView, Snapshot, choose_mode, render_text, timeline_rows
+from recipes.tutorial.offline_model import OfflineModelProvider
+from recipes.tutorial.processes import ManagedProcess
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 

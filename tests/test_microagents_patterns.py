@@ -15,10 +15,10 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 
 from recipes.microagents.client import start_briefing, start_pattern
-from recipes.microagents.evidence import agent_intervals, agent_sequence, overlaps, timing_summary
+from recipes.tutorial.evidence import agent_intervals, agent_sequence, overlaps, timing_summary
 from recipes.microagents.worker import WORKFLOWS, build_worker
-from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.runtime.offline_model import OfflineModelProvider
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.tutorial.offline_model import OfflineModelProvider
 
 
 def plugin(latency_s: float = 0.0) -> OpenAIAgentsPlugin:

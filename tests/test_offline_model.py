@@ -1,4 +1,4 @@
-"""Tests for the offline stand-in model (recipes/runtime/offline_model.py) and its ledger.
+"""Tests for the offline stand-in model (recipes/tutorial/offline_model/) and its ledger.
 
 Offline and fast: no API key, no network, no Temporal server (the Temporal model
 activity is exercised with temporalio.testing.ActivityEnvironment).
@@ -34,9 +34,9 @@ from agents import (  # noqa: E402
 from agents.models.interface import ModelTracing  # noqa: E402
 from agents.usage import Usage  # noqa: E402
 
-from recipes.runtime import offline_model as om  # noqa: E402
-from recipes.runtime.ledger import Ledger, estimate_cost, summarize  # noqa: E402
-from recipes.runtime.offline_model import (  # noqa: E402
+from recipes.tutorial import offline_model as om  # noqa: E402
+from recipes.core.ledger import Ledger, estimate_cost, summarize  # noqa: E402
+from recipes.tutorial.offline_model import (  # noqa: E402
     DISCLAIMER,
     OFFLINE_MODEL_NAME,
     OfflineModel,
@@ -895,7 +895,7 @@ def test_ledger_is_shared_across_processes(ledger_path):
 import asyncio
 from agents import ModelSettings, set_tracing_disabled
 from agents.models.interface import ModelTracing
-from recipes.runtime.offline_model import OfflineModel
+from recipes.tutorial.offline_model import OfflineModel
 set_tracing_disabled(True)
 asyncio.run(OfflineModel().get_response(
     "You are a weather assistant.", "Any alerts in CA?", ModelSettings(), [], None, [],
@@ -908,7 +908,7 @@ asyncio.run(OfflineModel().get_response(
     # ...and a third process reads what this one appends.
     ledger.append({"kind": "from-parent", "fingerprint": "zz"})
     out = _python(
-        "import json; from recipes.runtime.ledger import Ledger; "
+        "import json; from recipes.core.ledger import Ledger; "
         f"print(json.dumps([e['kind'] for e in Ledger({str(ledger_path)!r}).entries(since={mark})]))",
         {},
     )
@@ -918,7 +918,7 @@ asyncio.run(OfflineModel().get_response(
 def test_concurrent_appends_do_not_interleave(tmp_path):
     path = tmp_path / "concurrent.jsonl"
     code = (
-        "import os, sys; from recipes.runtime.ledger import Ledger\n"
+        "import os, sys; from recipes.core.ledger import Ledger\n"
         f"l = Ledger({str(path)!r})\n"
         "for i in range(150): l.append({'writer': sys.argv[1], 'i': i, 'pad': 'x' * 2000})\n"
     )

@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 
-from recipes.runtime.errors import ConfigurationError, TutorialError, check_parameter
-from recipes.runtime.models import BACKENDS, ModelUnavailable, check_model, choose_model
-from recipes.runtime.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
-from recipes.runtime.tracing import install_tracing, render_trace, span_kinds
+from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
+from recipes.core.models import BACKENDS, ModelUnavailable, check_model, choose_model
+from recipes.tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
+from recipes.core.tracing import install_tracing, render_trace, span_kinds
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from recipes.runtime.settings import (
+from recipes.core.settings import (
     InvalidTemporalAddress,
     TemporalSettings,
     TemporalUnreachable,
@@ -180,7 +180,7 @@ def test_connect_to_nothing_fails_fast_and_clearly():
     assert elapsed < 2
     assert str(info.value) == (
         f"No Temporal server answers at localhost:{port}. Start one with `make server` "
-        "(or `python -m recipes.runtime.temporal_server start`), or set TEMPORAL_ADDRESS."
+        "(or `python -m recipes.tutorial.temporal_server start`), or set TEMPORAL_ADDRESS."
     )
 
 

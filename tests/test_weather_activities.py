@@ -11,8 +11,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from recipes.weather import activities as acts
-from recipes.weather.activities import (
+from recipes.tools import weather_alerts as acts
+from recipes.tools.weather_alerts import (
     DEFAULT_USER_AGENT,
     fetch_alerts,
     get_weather_alerts,
@@ -219,8 +219,8 @@ def test_modules_import_cleanly_in_the_workflow_sandbox(tmp_path, monkeypatch):
     (tmp_path / "weather_probe_wf.py").write_text(
         "from datetime import timedelta\n"
         "from temporalio import workflow\n"
-        "from recipes.weather import nws_service\n"
-        "from recipes.weather.activities import get_weather_alerts\n"
+        "from recipes.tools import us_states\n"
+        "from recipes.tools.weather_alerts import get_weather_alerts\n"
         "\n"
         "@workflow.defn\n"
         "class WeatherProbe:\n"

@@ -11,10 +11,10 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.runtime.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.runtime.models import choose_model
-from recipes.weather.activities import WEATHER_ACTIVITIES
-from recipes.runtime.tool_errors import tool_error_text
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.core.models import choose_model
+from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
+from recipes.core.tool_errors import tool_error_text
 from recipes.weather.tools import explain_severity, weather_alerts_tool
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
@@ -107,8 +107,8 @@ def test_tool_error_text_says_whether_retrying_helps():
 
 def test_worker_and_starter_entrypoints(temporal_server, weather):
     """The two-terminal flow: `python -m recipes.weather.worker`, then the starter."""
-    from recipes.runtime.processes import python_module
-    from recipes.runtime.worker import READY_TEXT
+    from recipes.tutorial.processes import python_module
+    from recipes.core.worker import READY_TEXT
 
     weather.reset()
     env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "offline", "NWS_API_URL": weather.url}

@@ -94,8 +94,8 @@ async def get_storm_report(state: str) -> str:
         state: Two-letter US state code, e.g. CA, TX or FL.
     """
     # Lazy imports: stdlib-only helpers of the weather recipe.
-    from recipes.weather.activities import normalize_state, summarize_alerts
-    from recipes.weather.nws_service import load_sample_alerts
+    from recipes.tools.weather_alerts import normalize_state, summarize_alerts
+    from recipes.tools.sample_alerts import load_sample_alerts
 
     code = normalize_state(state)  # a bad code is a non-retryable error
     await _busy(_tool_seconds(), resume=True)

@@ -24,7 +24,7 @@ from recipes.durability.workflows import (
     StormBriefingWorkflow,
     WeatherAlertsWorkflow,
 )
-from recipes.runtime.settings import TemporalSettings, connect, run_script
+from recipes.core.settings import TemporalSettings, connect, run_script
 
 #: How long the server waits for a worker to finish a *workflow* task before
 #: giving it to another worker. The default is 10 s; a workflow task of these

@@ -32,8 +32,8 @@ def main() -> None:
 
     from recipes.durability.activities import DURABILITY_ACTIVITIES
     from recipes.durability.workflows import DURABILITY_WORKFLOWS, MODEL_PARAMS, TASK_QUEUE
-    from recipes.runtime.worker import run_worker_main
-    from recipes.weather.activities import WEATHER_ACTIVITIES
+    from recipes.core.worker import run_worker_main
+    from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 
     run_worker_main(
         task_queue=os.environ.get("DURABILITY_TASK_QUEUE") or TASK_QUEUE,

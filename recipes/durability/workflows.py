@@ -13,7 +13,7 @@
     against the local NWS-shaped service) and timeouts short enough to watch
     retries happen. ``activity_as_tool`` alone would let a tool that fails for
     good (a bad state code, retries exhausted) fail the whole run;
-    ``recipes.runtime.tool_errors.errors_as_tool_results`` turns that failure into the tool's
+    ``recipes.core.tool_errors.errors_as_tool_results`` turns that failure into the tool's
     result text, so the model reads it and the workflow completes.
 
 Timeouts, chosen for fast recovery after a crash (the notebooks measure it):
@@ -41,8 +41,8 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.openai_agents.workflow import activity_as_tool
 
     from recipes.durability.activities import Notification, get_storm_report, send_alert_notification
-    from recipes.weather.activities import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
-    from recipes.runtime.tool_errors import errors_as_tool_results
+    from recipes.tools.weather_alerts import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
+    from recipes.core.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "durability-agent"
 

@@ -7,7 +7,7 @@ The workflow code does not change either way.
 
 from __future__ import annotations
 
-from recipes.weather.activities import normalize_state
+from recipes.tools.weather_alerts import normalize_state
 
 STATE_CAPITALS = {
     "AL": "Montgomery", "AK": "Juneau", "AZ": "Phoenix", "AR": "Little Rock", "CA": "Sacramento",

@@ -14,7 +14,7 @@ from uuid import uuid4
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.dynamic_tools.workflows import TASK_QUEUE, DynamicToolsWorkflow, ToolAgentRequest
-from recipes.runtime.settings import TemporalSettings, connect, run_script
+from recipes.core.settings import TemporalSettings, connect, run_script
 
 
 async def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from temporalio.exceptions import ApplicationError
 
-from recipes.weather.activities import fetch_alerts, normalize_state, summarize_alerts
+from recipes.tools.weather_alerts import fetch_alerts, normalize_state, summarize_alerts
 
 
 async def get_weather_alerts(state: str) -> str:

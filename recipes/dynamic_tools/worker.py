@@ -14,7 +14,7 @@ from __future__ import annotations
 from recipes.dynamic_tools.activities import ToolActivities
 from recipes.dynamic_tools.registry import ToolRegistry
 from recipes.dynamic_tools.workflows import MODEL_PARAMS, TASK_QUEUE, DynamicToolsWorkflow
-from recipes.runtime.worker import run_worker_main
+from recipes.core.worker import run_worker_main
 
 if __name__ == "__main__":
     registry = ToolRegistry.from_env()

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         UNKNOWN_TOOL,
         ToolSpec,
     )
-    from recipes.runtime.tool_errors import errors_as_tool_results
+    from recipes.core.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "dynamic-tools"
 AGENT_NAME = "Tool agent"
@@ -86,7 +86,7 @@ class ToolAgentRequest:
 
 def build_tool(spec: ToolSpec) -> FunctionTool:
     """A FunctionTool whose invocation is the activity named after the tool;
-    its failures reach the model as text (see recipes.runtime.tool_errors)."""
+    its failures reach the model as text (see recipes.core.tool_errors)."""
 
     async def invoke(_ctx: Any, args_json: str) -> str:
         try:

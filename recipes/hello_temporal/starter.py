@@ -14,7 +14,7 @@ from uuid import uuid4
 
 from recipes.hello_temporal.activities import GreetingRequest
 from recipes.hello_temporal.workflows import TASK_QUEUE, HelloWorkflow
-from recipes.runtime.settings import TemporalSettings, connect, run_script
+from recipes.core.settings import TemporalSettings, connect, run_script
 
 
 async def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,7 @@
 The Temporal server never runs your code; it hands out tasks on the
 ``hello-temporal`` task queue and records what the worker reports back. This
 worker is plain Temporal (no agents, no model), so it uses ``Worker`` directly
-instead of :func:`recipes.runtime.worker.run_worker_main`.
+instead of :func:`recipes.core.worker.run_worker_main`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from temporalio.worker import Worker
 
 from recipes.hello_temporal.activities import HELLO_ACTIVITIES
 from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, TASK_QUEUE
-from recipes.runtime.processes import exit_with_parent
-from recipes.runtime.settings import TemporalSettings, connect, run_script
-from recipes.runtime.worker import READY_TEXT, worker_identity
+from recipes.core.settings import TemporalSettings, connect, run_script
+from recipes.core.worker import READY_TEXT, exit_with_parent, worker_identity
 
 
 def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:

@@ -1,6 +1,6 @@
 """The microagents' own tools that do I/O, as Temporal activities.
 
-Besides these, the agents reuse ``recipes.weather.activities.get_weather_alerts``
+Besides these, the agents reuse ``recipes.tools.weather_alerts.get_weather_alerts``
 (the NWS alerts API, ``$NWS_API_URL``).
 
 * :func:`get_forecast` -- a deterministic stand-in for a forecast API: the same
@@ -27,7 +27,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from recipes.weather.activities import get_weather_alerts, normalize_state
+from recipes.tools.weather_alerts import get_weather_alerts, normalize_state
 
 __all__ = [
     "MICROAGENT_ACTIVITIES",

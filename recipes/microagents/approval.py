@@ -22,7 +22,7 @@ from typing import Any
 
 from recipes.microagents.client import Session
 from recipes.microagents.session import ApprovalRequest, Reply
-from recipes.runtime.errors import ConfigurationError, TutorialError
+from recipes.core.errors import ConfigurationError, TutorialError
 
 __all__ = ["AUTO_CHOICES", "ApprovalPanel", "check_auto"]
 

@@ -15,7 +15,7 @@ A conversation session::
     await session.end()                                                 # a signal
 
 Every mistake a caller can make comes back as one sentence (a
-:class:`~recipes.runtime.errors.TutorialError`), and none of them harms the
+:class:`~recipes.core.errors.TutorialError`), and none of them harms the
 session: a message the validator rejects never enters the history; an update to
 a finished session, an approval for an unknown id and a query that has nothing
 to show yet are refused, and the workflow carries on.
@@ -48,7 +48,7 @@ from recipes.microagents.session import (
     UserMessage,
 )
 from recipes.microagents.worker import TASK_QUEUE
-from recipes.runtime.errors import TutorialError
+from recipes.core.errors import TutorialError
 
 __all__ = [
     "PATTERNS",

@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner, RunResult, RunState, ToolApprovalItem, trace
 
     from recipes.microagents import team
-    from recipes.weather.nws_service import AREA_NAMES
+    from recipes.tools.us_states import AREA_NAMES
 
 __all__ = [
     "MAX_MESSAGE_CHARS",

@@ -27,8 +27,8 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.microagents.client import PATTERNS, Session, start_briefing, start_pattern
 from recipes.microagents.session import SessionConfig
-from recipes.runtime.errors import TutorialError
-from recipes.runtime.settings import TemporalSettings, connect, run_script
+from recipes.core.errors import TutorialError
+from recipes.core.settings import TemporalSettings, connect, run_script
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ instructions. The patterns in :mod:`recipes.microagents.chaining`,
 combine them.
 
 Words matter twice. A real LLM picks tools and handoffs from their names and
-descriptions; the offline stand-in model (``recipes.runtime.offline_model``)
+descriptions; the offline stand-in model (``recipes.tutorial.offline_model``)
 does the same by plain word overlap. So each tool/handoff description uses the
 words a user would use for it ("alerts", "warnings", "forecast", "rain",
 "broadcast", "notice", "recheck ... hours") and avoids the others' words.
@@ -29,8 +29,8 @@ from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
 
 from recipes.microagents.activities import broadcast_public_notice, get_forecast
-from recipes.runtime.tool_errors import errors_as_tool_results
-from recipes.weather.activities import INVALID_STATE, get_weather_alerts
+from recipes.core.tool_errors import errors_as_tool_results
+from recipes.tools.weather_alerts import INVALID_STATE, get_weather_alerts
 
 __all__ = [
     "TOPIC_LABEL",

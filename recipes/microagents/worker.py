@@ -98,6 +98,6 @@ async def start_in_kernel(client: Client, *, task_queue: str = TASK_QUEUE) -> Ke
 
 
 if __name__ == "__main__":
-    from recipes.runtime.worker import run_worker_main
+    from recipes.core.worker import run_worker_main
 
     run_worker_main(task_queue=TASK_QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES, model_params=MODEL_PARAMS)

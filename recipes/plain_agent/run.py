@@ -12,9 +12,9 @@ import sys
 from agents import RunConfig, Runner
 
 from recipes.plain_agent.weather_agent import build_weather_agent
-from recipes.runtime.models import choose_model
-from recipes.runtime.processes import exit_with_parent
-from recipes.runtime.tracing import install_tracing
+from recipes.core.models import choose_model
+from recipes.core.worker import exit_with_parent
+from recipes.core.tracing import install_tracing
 
 
 async def main(question: str) -> None:

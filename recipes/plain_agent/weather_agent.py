@@ -19,7 +19,7 @@ from agents import (
     input_guardrail,
 )
 
-from recipes.weather.activities import fetch_alerts, normalize_state, summarize_alerts
+from recipes.tools.weather_alerts import fetch_alerts, normalize_state, summarize_alerts
 
 
 @function_tool

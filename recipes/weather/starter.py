@@ -13,7 +13,7 @@ from uuid import uuid4
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.runtime.settings import TemporalSettings, connect, run_script
+from recipes.core.settings import TemporalSettings, connect, run_script
 from recipes.weather.workflows import TASK_QUEUE, WeatherAgentWorkflow
 
 

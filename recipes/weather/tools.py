@@ -21,7 +21,7 @@ Tool errors the model can act on
 --------------------------------
 ``activity_as_tool`` returns a bare ``FunctionTool`` whose failures would fail
 the workflow; :func:`weather_alerts_tool` wraps it with
-:func:`recipes.runtime.tool_errors.errors_as_tool_results`, so a bad state code
+:func:`recipes.core.tool_errors.errors_as_tool_results`, so a bad state code
 or an exhausted retry budget reaches the model as the tool's result text.
 """
 
@@ -34,8 +34,8 @@ from agents import FunctionTool, function_tool
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
 
-from recipes.runtime.tool_errors import errors_as_tool_results
-from recipes.weather.activities import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
+from recipes.core.tool_errors import errors_as_tool_results
+from recipes.tools.weather_alerts import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
 
 __all__ = [
     "ALERTS_RETRY_POLICY",

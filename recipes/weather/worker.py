@@ -12,8 +12,8 @@ an activity, so it is listed here. Settings come from the environment:
 
 from __future__ import annotations
 
-from recipes.runtime.worker import run_worker_main
-from recipes.weather.activities import WEATHER_ACTIVITIES
+from recipes.core.worker import run_worker_main
+from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from recipes.weather.workflows import MODEL_PARAMS, TASK_QUEUE, WeatherAgentWorkflow
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ Bad input does not fail the workflow
 ------------------------------------
 A state that does not exist, malformed JSON arguments or an exhausted retry
 budget come back to the model as tool-result text (see
-:func:`recipes.runtime.tool_errors.errors_as_tool_results`), so the agent can
+:func:`recipes.core.tool_errors.errors_as_tool_results`), so the agent can
 answer "that is not a US state code" and the workflow completes.
 """
 

@@ -8,10 +8,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.runtime.errors import check_parameter
-from recipes.runtime.models import ModelChoice, choose_model
-from recipes.runtime.settings import TemporalSettings
-from recipes.runtime.tracing import LocalTraceCollector, install_tracing
+from recipes.core.errors import check_parameter
+from recipes.core.models import ModelChoice, choose_model
+from recipes.core.settings import TemporalSettings
+from recipes.core.tracing import LocalTraceCollector, install_tracing
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -73,7 +73,7 @@ async def wait_until(predicate, timeout: float = 30.0, what: str = "the conditio
     import inspect
     import time
 
-    from recipes.runtime.errors import TutorialError
+    from recipes.core.errors import TutorialError
 
     deadline = time.monotonic() + timeout
     while True:

@@ -3,12 +3,12 @@
 
 A recipe's entrypoint is a few lines::
 
-    from recipes.runtime.worker import run_worker_main
+    from recipes.core.worker import run_worker_main
     run_worker_main(task_queue="weather-agent", workflows=[...], activities=[...],
                     model_params=MODEL_PARAMS)
 
 and is started with ``python -m recipes.<recipe>.worker`` — from a terminal, or
-from a notebook through :mod:`recipes.runtime.processes`, which can SIGKILL it.
+from a notebook through :mod:`recipes.tutorial.processes`, which can SIGKILL it.
 It prints ``READY_TEXT`` once polling so a parent knows when it is up.
 """
 
@@ -18,18 +18,22 @@ import asyncio
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.runtime.models import choose_model
-from recipes.runtime.processes import exit_with_parent
-from recipes.runtime.settings import TemporalSettings, connect, run_script
-from recipes.runtime.tracing import install_tracing
+from recipes.core.models import choose_model
+from recipes.core.settings import TemporalSettings, connect, run_script
+from recipes.core.tracing import install_tracing
 
 READY_TEXT = "Worker ready"
+#: Set by a parent that starts workers as child processes (the notebooks do);
+#: see :func:`exit_with_parent`.
+PARENT_PID_ENV = "TUTORIAL_PARENT_PID"
 
 
 def worker_identity() -> str:
@@ -80,3 +84,25 @@ def run_worker_main(**kwargs) -> None:
     """Blocking entrypoint for ``python -m recipes.<recipe>.worker``."""
     exit_with_parent()
     run_script(run_worker(**kwargs))
+
+
+def exit_with_parent(poll_s: float = 0.5) -> None:
+    """In a child: exit when the process that started us is gone.
+
+    ``atexit`` in the parent does not run when the parent is SIGKILLed (a
+    kernel restart does that); this watchdog is what then ends the child.
+    A no-op unless ``TUTORIAL_PARENT_PID`` is set (by
+    ``recipes.tutorial.processes.ManagedProcess``).
+    """
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent:
+        return
+    parent_pid = int(parent)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -4,7 +4,7 @@ Three backends, chosen by ``AGENT_MODEL_BACKEND`` (or a notebook's ``model``
 parameter):
 
 ``offline``
-    The rule-based stand-in in :mod:`recipes.runtime.offline_model`. No key, no
+    The rule-based stand-in in :mod:`recipes.tutorial.offline_model`. No key, no
     network; deterministic. The default when no OpenAI key is set.
 ``openai``
     OpenAI's Responses API. Needs ``OPENAI_API_KEY``. The default when it is set.
@@ -23,15 +23,20 @@ multiply the wait.
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 
 from agents import Model, ModelProvider
 
-from recipes.runtime.errors import ConfigurationError, TutorialError
+from recipes.core.errors import ConfigurationError, TutorialError
 
 BACKEND_ENV = "AGENT_MODEL_BACKEND"
 BACKENDS = ("offline", "openai", "openai-compatible")
+#: The offline stand-in is tutorial machinery, not part of a copied project: it is
+#: loaded by name, only when the offline backend is chosen.
+OFFLINE_MODULE = "recipes.tutorial.offline_model"
+OFFLINE_MODEL_NAME = "offline-rules"
 
 
 class ModelUnavailable(TutorialError):
@@ -56,9 +61,7 @@ class ModelChoice:
     def provider(self) -> ModelProvider:
         """A ModelProvider for Runner.run(RunConfig(...)) or OpenAIAgentsPlugin(model_provider=...)."""
         if self.backend == "offline":
-            from recipes.runtime.offline_model import OfflineModelProvider
-
-            return OfflineModelProvider()
+            return _offline_module().OfflineModelProvider()
 
         from agents import OpenAIProvider
         from openai import AsyncOpenAI
@@ -95,6 +98,19 @@ class _DefaultNameProvider(ModelProvider):
         return self._inner.get_model(model_name or self._default_model)
 
 
+def _offline_module():
+    try:
+        return importlib.import_module(OFFLINE_MODULE)
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith("recipes.tutorial"):
+            raise
+        raise ConfigurationError(
+            "The offline stand-in model is tutorial machinery (recipes/tutorial/offline_model/) and is "
+            "not in this project; choose a real model (OPENAI_API_KEY, or OPENAI_BASE_URL for an "
+            "OpenAI-compatible server) or copy that folder too."
+        ) from None
+
+
 def choose_model(
     backend: str | None = None,
     model: str | None = None,
@@ -120,8 +136,6 @@ def choose_model(
             f"(or leave it empty to pick from OPENAI_API_KEY / OPENAI_BASE_URL)."
         )
     if backend == "offline":
-        from recipes.runtime.offline_model import OFFLINE_MODEL_NAME
-
         return ModelChoice("offline", OFFLINE_MODEL_NAME)
     if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
         raise ConfigurationError(

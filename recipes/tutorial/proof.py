@@ -2,8 +2,8 @@
 
 The notebooks never ``sleep`` and hope: they wait for a state the server
 reports (``wait_for_tool_in_flight``), then read the event history
-(:mod:`recipes.runtime.history`) and the offline model's ledger
-(:mod:`recipes.runtime.ledger`) to show
+(:mod:`recipes.tutorial.history`) and the offline model's ledger
+(:mod:`recipes.core.ledger`) to show
 
 * which steps completed, on which worker (``identity``), after how many attempts;
 * that no model call that had completed was made again (``model_call_audit``);
@@ -21,9 +21,9 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from recipes.runtime.history import Step, activity_steps, fetch_history
-from recipes.runtime.live_view import pending_activities
-from recipes.runtime.notebook import wait_until
+from recipes.tutorial.history import Step, activity_steps, fetch_history
+from recipes.tutorial.live_view import pending_activities
+from recipes.tutorial.notebook import wait_until
 
 # --------------------------------------------------------------------------- waiting
 

@@ -1,6 +1,6 @@
 """A cross-process, append-only ledger of model calls (one JSON object per line).
 
-The offline model (``recipes.runtime.offline_model``) appends one line for every
+The offline model (``recipes.tutorial.offline_model``) appends one line for every
 model request it answers. Notebooks and tests read the file back, possibly from
 a different process than the one that wrote it (a Temporal worker subprocess
 writes, the notebook reads). That lets a notebook show *which* calls were made,

@@ -21,14 +21,14 @@ Running it
 ----------
 As its own process (stdlib only, binds 127.0.0.1)::
 
-    python -m recipes.weather.nws_service --port 8787   # --port 0 picks a free port
+    python -m recipes.tutorial.nws_service --port 8787   # --port 0 picks a free port
 
 The first line on stdout is the bound base URL (e.g. ``http://127.0.0.1:8787``)
 so a parent process can read it; after that the process writes only to stderr.
 
 From Python (notebooks, tests)::
 
-    from recipes.weather.nws_service import WeatherService
+    from recipes.tutorial.nws_service import WeatherService
 
     with WeatherService.start() as svc:     # subprocess on a free port
         os.environ["NWS_API_URL"] = svc.url
@@ -99,59 +99,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "AREA_NAMES",
-    "DEFAULT_PORT",
-    "DEFAULT_URL",
-    "ENV_API_URL",
-    "REAL_NWS_API_URL",
-    "WeatherService",
-    "api_base_url",
-    "load_sample_alerts",
-    "main",
-    "make_server",
-]
+from recipes.tools.sample_alerts import load_sample_alerts
+from recipes.tools.us_states import AREA_NAMES
+
+__all__ = ["DEFAULT_PORT", "WeatherService", "main", "make_server"]
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8787
-DEFAULT_URL = f"http://{HOST}:{DEFAULT_PORT}"
-REAL_NWS_API_URL = "https://api.weather.gov"
-ENV_API_URL = "NWS_API_URL"
+DEFAULT_PORT = 8787  # the weather tool's default NWS_API_URL points here
 
-SAMPLE_DATA_PATH = Path(__file__).with_name("sample_alerts.json")
 CONTROL_PREFIX = "/_control/"
 MAX_FAULT_COUNT = 10_000
 MAX_SECONDS = 300.0
 MAX_LOG_ENTRIES = 10_000
 
-
-def api_base_url() -> str:
-    """The NWS base URL the recipe should call: ``$NWS_API_URL`` or the local default."""
-    return (os.environ.get(ENV_API_URL) or DEFAULT_URL).rstrip("/")
-
-
-US_STATES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas",
-    "CA": "California", "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware",
-    "DC": "District of Columbia", "FL": "Florida", "GA": "Georgia", "HI": "Hawaii",
-    "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa", "KS": "Kansas",
-    "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
-    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi",
-    "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
-    "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah",
-    "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia",
-    "WI": "Wisconsin", "WY": "Wyoming",
-}  # fmt: skip
-US_TERRITORIES: dict[str, str] = {
-    "AS": "American Samoa", "GU": "Guam", "MP": "Northern Mariana Islands",
-    "PR": "Puerto Rico", "VI": "U.S. Virgin Islands",
-}  # fmt: skip
-#: Every area code this service (and the recipe's input validation) accepts.
-#: The real API additionally accepts marine area codes (AM, GM, PZ, ...).
-AREA_NAMES: dict[str, str] = {**US_STATES, **US_TERRITORIES}
 
 _GEOJSON_CONTEXT: list[Any] = [
     "https://geojson.org/geojson-ld/geojson-context.jsonld",
@@ -164,21 +124,6 @@ GARBAGE_BODY = (
     "<p>api.weather.gov is undergoing scheduled maintenance. Please try again later.</p>\n"
     "</body></html>\n"
 )
-
-
-def load_sample_alerts(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Load and sanity-check the sample data: ``{"updated": str, "alerts": {CODE: [feature, ...]}}``."""
-    data = json.loads(Path(path or SAMPLE_DATA_PATH).read_text(encoding="utf-8"))
-    alerts = data.get("alerts")
-    if not isinstance(alerts, dict):
-        raise ValueError("sample data needs an 'alerts' object keyed by area code")
-    for code, features in alerts.items():
-        if code not in AREA_NAMES:
-            raise ValueError(f"sample data has unknown area code {code!r}")
-        if not isinstance(features, list):
-            raise ValueError(f"sample alerts for {code} must be a list")
-    data.setdefault("updated", "2025-01-01T00:00:00+00:00")
-    return data
 
 
 # --------------------------------------------------------------------------- server
@@ -522,7 +467,7 @@ def _watch_parent(parent_pid: int, server: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.weather.nws_service",
+        prog="python -m recipes.tutorial.nws_service",
         description="Local NWS-shaped weather API with fault injection (binds 127.0.0.1 only).",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to bind, 0 = any free port (default {DEFAULT_PORT})")
@@ -610,7 +555,7 @@ class WeatherService:
         log_path: str | os.PathLike[str] | None = None,
         startup_timeout: float = 15.0,
     ) -> WeatherService:
-        """Start ``python -m recipes.weather.nws_service`` in its own process group.
+        """Start ``python -m recipes.tutorial.nws_service`` in its own process group.
 
         Args:
             port: Port to bind on 127.0.0.1; 0 picks a free one (see ``.url``).
@@ -622,7 +567,7 @@ class WeatherService:
         env = os.environ.copy()
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
-        cmd = [sys.executable, "-m", "recipes.weather.nws_service", "--port", str(port)]
+        cmd = [sys.executable, "-m", "recipes.tutorial.nws_service", "--port", str(port)]
         cmd += ["--exit-with-parent", str(os.getpid())]
         if log_path is None:
             cmd.append("--quiet")
@@ -676,6 +621,8 @@ class WeatherService:
     @classmethod
     def attach(cls, url: str | None = None, *, timeout: float = 5.0) -> WeatherService:
         """Drive an already running local service (default: ``$NWS_API_URL``). Never stops it."""
+        from recipes.tools.weather_alerts import api_base_url
+
         svc = cls(url or api_base_url())
         svc._wait_healthy(timeout)
         return svc
@@ -745,6 +692,8 @@ class WeatherService:
 
     def export_env(self) -> str:
         """Set ``os.environ["NWS_API_URL"]`` to this service (for in-process workers); returns the URL."""
+        from recipes.tools.weather_alerts import ENV_API_URL
+
         os.environ[ENV_API_URL] = self._url
         return self._url
 

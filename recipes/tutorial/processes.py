@@ -8,7 +8,7 @@ process, not a task in the kernel. Each child:
 * writes stdout and stderr to a log file the notebook can tail;
 * is stopped at interpreter exit (``atexit``) if still running, and, for the
   case where the parent is SIGKILLed (a kernel restart), the child side calls
-  :func:`exit_with_parent`, which ends it once its parent is gone.
+  :func:`recipes.core.worker.exit_with_parent`, which ends it once its parent is gone.
 
 Every stop and kill goes to the recorded process group id; nothing is ever
 killed by name.
@@ -26,10 +26,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from recipes.runtime.errors import TutorialError
+from recipes.core.errors import TutorialError
+from recipes.core.worker import PARENT_PID_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PARENT_PID_ENV = "TUTORIAL_PARENT_PID"
 
 
 class ProcessError(TutorialError):
@@ -223,24 +223,3 @@ _live: set[ManagedProcess] = set()
 def _stop_all() -> None:
     for proc in list(_live):
         proc.stop(timeout=5)
-
-
-def exit_with_parent(poll_s: float = 0.5) -> None:
-    """In a child: exit when the process that started us is gone.
-
-    ``atexit`` in the parent does not run when the parent is SIGKILLed (a
-    kernel restart does that); this watchdog is what then ends the child.
-    A no-op when not started by :class:`ManagedProcess`.
-    """
-    parent = os.environ.get(PARENT_PID_ENV)
-    if not parent:
-        return
-    parent_pid = int(parent)
-
-    def watch() -> None:
-        while True:
-            time.sleep(poll_s)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -10,7 +10,7 @@ What it shows, all read from the server: the run's status, a link to it in
 the Web UI, and its timeline -- one row per model call and tool call with its
 attempts, status and the worker process (identity ``pid@host``) that ran it,
 plus what is in flight right now (attempt, worker, last heartbeat). With a
-:class:`~recipes.runtime.processes.ManagedProcess` it also shows the worker's
+:class:`~recipes.tutorial.processes.ManagedProcess` it also shows the worker's
 state and offers **Kill worker** (SIGKILL) and **Restart worker** buttons.
 
 Two modes:
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from recipes.runtime.history import Step, activity_steps, render_html, render_table
+from recipes.tutorial.history import Step, activity_steps, render_html, render_table
 
 __all__ = ["LiveRunView", "Snapshot", "choose_mode", "pending_activities", "render_text", "timeline_rows"]
 
@@ -197,7 +197,7 @@ def choose_mode(mode: str = "auto") -> str:
     """``widget`` when a Jupyter front end can render widgets, else ``text``."""
     mode = (os.environ.get(MODE_ENV) or mode or "auto").strip().lower()
     if mode not in MODES:
-        from recipes.runtime.errors import ConfigurationError
+        from recipes.core.errors import ConfigurationError
 
         raise ConfigurationError(f"Live view mode must be one of {', '.join(MODES)}, got {mode!r}.")
     if mode != "auto":
@@ -370,7 +370,7 @@ class LiveRunView:
         self._widgets = {"view": view, "kill": kill, "restart": restart, "box": box}
 
     def _on_kill(self) -> None:
-        from recipes.runtime.processes import ProcessError
+        from recipes.tutorial.processes import ProcessError
 
         try:
             pid = self.worker.kill()

@@ -1,6 +1,6 @@
 """Read the lessons back out of the event history and the trace.
 
-Built on :mod:`recipes.runtime.history`: every model call is an
+Built on :mod:`recipes.tutorial.history`: every model call is an
 ``invoke_model_activity`` step whose *summary* is the agent's name, so the
 history says which agent made each call and when.
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from recipes.runtime.history import activity_steps
-from recipes.runtime.tracing import render_trace
+from recipes.tutorial.history import activity_steps
+from recipes.core.tracing import render_trace
 
 __all__ = ["Interval", "agent_intervals", "agent_sequence", "agent_trace", "latest_trace", "overlaps", "timeline", "timing_summary"]
 

@@ -6,7 +6,7 @@ activity is the tool description the model sees, and its ``Args:`` section
 becomes the JSON-schema parameter descriptions.
 
 Where the data comes from: ``$NWS_API_URL`` (default ``http://127.0.0.1:8787``,
-the local service in :mod:`recipes.weather.nws_service`). Set
+the local service in :mod:`recipes.tutorial.nws_service`). Set
 ``NWS_API_URL=https://api.weather.gov`` to use the real National Weather Service.
 Other settings (read on every call, so a notebook can change them at run time):
 
@@ -46,6 +46,8 @@ from urllib.parse import urlsplit
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from recipes.tools.us_states import AREA_NAMES
+
 if TYPE_CHECKING:
     import httpx
 
@@ -57,6 +59,7 @@ __all__ = [
     "NWS_REQUEST_REJECTED",
     "NWS_SERVER_ERROR",
     "NWS_TIMEOUT",
+    "api_base_url",
     "WEATHER_ACTIVITIES",
     "fetch_alerts",
     "get_weather_alerts",
@@ -72,6 +75,10 @@ NWS_CONNECTION_ERROR = "NWSConnectionError"
 NWS_REQUEST_REJECTED = "NWSRequestRejected"
 NWS_BAD_RESPONSE = "NWSBadResponse"
 
+ENV_API_URL = "NWS_API_URL"
+#: The tutorial's local NWS stand-in (``python -m recipes.tutorial.nws_service``).
+DEFAULT_API_URL = "http://127.0.0.1:8787"
+REAL_NWS_API_URL = "https://api.weather.gov"
 ENV_USER_AGENT = "NWS_USER_AGENT"
 ENV_TIMEOUT = "NWS_TIMEOUT_S"
 DEFAULT_USER_AGENT = "(durable-agents-tutorial, contact@example.com)"
@@ -83,14 +90,17 @@ MAX_ALERTS_IN_SUMMARY = 10
 MAX_AREA_CHARS = 200
 
 
+def api_base_url() -> str:
+    """The NWS base URL to call: ``$NWS_API_URL`` or the local stand-in's default."""
+    return (os.environ.get(ENV_API_URL) or DEFAULT_API_URL).rstrip("/")
+
+
 def normalize_state(state: str) -> str:
     """Return the upper-case two-letter code, or raise a non-retryable ``InvalidState`` error.
 
     Runs before any I/O: a bad code from the model should fail fast (retrying
     won't fix it) with a message the model can act on.
     """
-    from recipes.weather.nws_service import AREA_NAMES  # stdlib-only module; lazy keeps imports light
-
     code = str(state).strip().upper() if state is not None else ""
     if code not in AREA_NAMES:
         shown = str(state).strip() if state is not None else ""
@@ -178,8 +188,6 @@ async def fetch_alerts(
             of creating one per call.
     """
     import httpx
-
-    from recipes.weather.nws_service import api_base_url
 
     code = normalize_state(state)
     base = (base_url or api_base_url()).rstrip("/")

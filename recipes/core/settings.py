@@ -34,7 +34,7 @@ from urllib.parse import quote
 from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS
 
-from recipes.runtime.errors import ConfigurationError, TutorialError
+from recipes.core.errors import ConfigurationError, TutorialError
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 UI_PORT_ENV = "TEMPORAL_UI_PORT"
 CLOUD_UI = "https://cloud.temporal.io"
-START_HINT = "Start one with `make server` (or `python -m recipes.runtime.temporal_server start`), or set TEMPORAL_ADDRESS."
+START_HINT = "Start one with `make server` (or `python -m recipes.tutorial.temporal_server start`), or set TEMPORAL_ADDRESS."
 
 
 class InvalidTemporalAddress(ConfigurationError):

@@ -46,7 +46,7 @@ What it cannot do:
   function tools and handoffs are considered;
 * produce real token counts: usage is an estimate of ~4 characters per token.
 
-Every call is appended to the ledger (``recipes.runtime.ledger``) unless
+Every call is appended to the ledger (``recipes.core.ledger``) unless
 ``ledger=False``.
 """
 
@@ -74,7 +74,7 @@ from agents.tracing.span_data import AgentSpanData, TurnSpanData
 from agents.usage import Usage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from .ledger import Ledger
+from recipes.core.ledger import Ledger
 
 __all__ = [
     "DISCLAIMER",
@@ -90,7 +90,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OFFLINE_MODEL_NAME = "offline-rules"
+from recipes.core.models import OFFLINE_MODEL_NAME  # noqa: E402  (one name, shared with the switch)
 LATENCY_ENV_VAR = "OFFLINE_MODEL_LATENCY"
 
 DISCLAIMER = (
