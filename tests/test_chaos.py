@@ -45,7 +45,7 @@ async def _chaos(address: str, tmp: Path, seed: int) -> dict:
         "DURABILITY_TASK_QUEUE": queue,
         "DURABILITY_TOOL_SECONDS": "0.6",
         "OFFLINE_MODEL_LATENCY": "0.1",
-        "OFFLINE_MODEL_LEDGER": str(ledger.path),
+        "AGENT_MODEL_LEDGER": str(ledger.path),
     }
     worker = python_module("test-chaos-worker", "recipes.durability.worker", env=env,
                            ready_text=READY_TEXT, log_path=tmp / "worker.log")  # fmt: skip

@@ -39,7 +39,7 @@ def rig(temporal_server, weather, tmp_path_factory):
         "DURABILITY_TASK_QUEUE": queue,
         "DURABILITY_TOOL_SECONDS": "1.0",
         "DURABILITY_OUTBOX": str(tmp / "outbox.sqlite"),
-        "OFFLINE_MODEL_LEDGER": str(tmp / "ledger.jsonl"),
+        "AGENT_MODEL_LEDGER": str(tmp / "ledger.jsonl"),
         "NWS_API_URL": weather.url,
     }
     worker = python_module("test-durability-worker", "recipes.durability.worker", env=env,
@@ -48,7 +48,7 @@ def rig(temporal_server, weather, tmp_path_factory):
     old_outbox = os.environ.get("DURABILITY_OUTBOX")
     os.environ["DURABILITY_OUTBOX"] = env["DURABILITY_OUTBOX"]  # read_outbox() in this process
     try:
-        yield {"worker": worker, "queue": queue, "ledger": Ledger(env["OFFLINE_MODEL_LEDGER"]),
+        yield {"worker": worker, "queue": queue, "ledger": Ledger(env["AGENT_MODEL_LEDGER"]),
                "address": temporal_server.address, "weather": weather}  # fmt: skip
     finally:
         worker.stop()

@@ -13,6 +13,7 @@ import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 
 from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
+from recipes.core.meter import MeteredProvider
 from recipes.core.models import BACKENDS, ModelUnavailable, check_model, choose_model
 from recipes.tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
 from recipes.core.tracing import install_tracing, render_trace, span_kinds
@@ -28,7 +29,8 @@ def clean_env(monkeypatch):
 def test_offline_is_the_default_without_a_key(clean_env):
     choice = choose_model()
     assert (choice.backend, choice.model) == ("offline", OFFLINE_MODEL_NAME)
-    assert isinstance(choice.provider(), OfflineModelProvider)
+    provider = choice.provider()
+    assert isinstance(provider, MeteredProvider) and isinstance(provider.inner, OfflineModelProvider)
     assert "not an LLM" in choice.describe()
 
 
@@ -41,6 +43,12 @@ def test_environment_picks_the_backend(clean_env):
     assert (choice.backend, choice.base_url) == ("openai-compatible", "http://127.0.0.1:11434/v1")
     # an explicit choice (a notebook parameter) wins over the environment
     assert choose_model("offline").backend == "offline"
+    # the Responses API against that server (a gateway, the wire-format double), not OpenAI's
+    responses = choose_model("openai")
+    assert (responses.backend, responses.base_url, responses.is_openai_platform) == (
+        "openai", "http://127.0.0.1:11434/v1", False)
+    clean_env.delenv("OPENAI_BASE_URL")
+    assert choose_model().is_openai_platform
 
 
 def test_as_env_reproduces_the_choice_in_a_worker(clean_env):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 
 import pytest
 
@@ -170,25 +169,21 @@ def test_bad_address_in_environment_is_reported_on_load(monkeypatch):
         TemporalSettings.load()
 
 
-def test_connect_to_nothing_fails_fast_and_clearly():
+def test_connect_to_nothing_is_one_sentence_that_says_how_to_start_a_server():
     port = free_port()
-    t0 = time.monotonic()
     with pytest.raises(TemporalUnreachable) as info:
         asyncio.run(connect(f"localhost:{port}"))
-    elapsed = time.monotonic() - t0
-    print(f"\nunreachable address fails in {elapsed * 1000:.0f} ms")
-    assert elapsed < 2
-    assert str(info.value) == (
-        f"No Temporal server answers at localhost:{port}. Start one with `make server` "
-        "(or `python -m recipes.tutorial.temporal_server start`), or set TEMPORAL_ADDRESS."
-    )
+    message = str(info.value)
+    assert message.startswith(f"No Temporal server answers at localhost:{port}. ")
+    assert "temporal server start-dev" in message and "make server" in message and "TEMPORAL_ADDRESS" in message
+    assert "\n" not in message
 
 
 def test_connect_to_a_silent_listener_times_out():
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()  # accepts TCP, never speaks gRPC: Client.connect alone would hang
-        t0 = time.monotonic()
+        address = f"127.0.0.1:{squatter.getsockname()[1]}"
+        # The outer bound only keeps a regression (a hang) from stalling the suite.
         with pytest.raises(TemporalUnreachable, match="did not answer like a Temporal server within 1s"):
-            asyncio.run(connect(TemporalSettings.load(address=f"127.0.0.1:{squatter.getsockname()[1]}"), timeout=1))
-        assert time.monotonic() - t0 < 3
+            asyncio.run(asyncio.wait_for(connect(TemporalSettings.load(address=address), timeout=1), 60))

@@ -1,15 +1,17 @@
 """A cross-process, append-only ledger of model calls (one JSON object per line).
 
-The offline model (``recipes.tutorial.offline_model``) appends one line for every
-model request it answers. Notebooks and tests read the file back, possibly from
-a different process than the one that wrote it (a Temporal worker subprocess
-writes, the notebook reads). That lets a notebook show *which* calls were made,
-by which agent, inside which workflow/activity attempt, and whether the same
-request was paid for twice.
+The model-call meter (:mod:`recipes.core.meter`) appends one line for every
+model request, whichever backend answers it. Notebooks and tests read the file
+back, possibly from a different process than the one that wrote it (a Temporal
+worker subprocess writes, the notebook reads). That shows *which* calls were
+made, by which agent, inside which workflow/activity attempt, how many tokens
+they cost, and whether the same request was paid for twice.
 
 File location
-    ``$OFFLINE_MODEL_LEDGER`` if set, else ``<repo root>/build/ledger/model_calls.jsonl``.
-    A missing file reads as an empty ledger.
+    ``$AGENT_MODEL_LEDGER`` if set, else ``<project root>/build/ledger/model_calls.jsonl``
+    (the project root is the folder that holds ``recipes/``).
+    ``AGENT_MODEL_LEDGER=off`` turns the meter off. A missing file reads as an
+    empty ledger.
 
 Concurrency
     Each entry is written with a single ``os.write`` on a file descriptor opened
@@ -23,29 +25,8 @@ Positions
     was cleared (truncated) since the mark was taken, ``entries`` reads from the
     start of the file.
 
-Entry format (written by the offline model; every key is always present)::
-
-    {
-      "ts": "2025-01-01T12:00:00.123456+00:00",  # UTC, when the request was sent
-      "pid": 1234,                       # process that made the call
-      "model": "offline-rules",          # model name the agent asked for
-      "agent": "Weather agent",          # see ``agent_source``
-      "agent_source": "trace",           # "trace" | "handoff" | "instructions"
-      "kind": "tool_calls",              # "tool_calls" | "handoff" | "final_text" | "final_json"
-      "tool_calls": [{"name": "get_alerts", "arguments": {"state": "CA"}}],
-      "request": "Any weather alerts in California?",   # last user message (truncated)
-      "input_tokens": 312,               # estimate: ~4 characters per token
-      "output_tokens": 9,
-      "fingerprint": "3f2a9c0d1e4b5a6c", # sha256 of canonical JSON of instructions+input (16 hex)
-      "streamed": false,
-      "latency_s": 0.0,                  # simulated latency configured for the call
-      "workflow_id": null,               # the four Temporal fields are null outside an activity
-      "run_id": null,
-      "activity_id": null,
-      "attempt": null
-    }
-
-``summarize`` and ``estimate_cost`` work on any list of such dicts.
+The entry format is the meter's (see :mod:`recipes.core.meter`). ``summarize``
+and ``estimate_cost`` work on any list of such dicts.
 """
 
 from __future__ import annotations
@@ -64,11 +45,13 @@ __all__ = [
     "LEDGER_ENV_VAR",
     "Ledger",
     "default_ledger_path",
+    "ledger_disabled",
     "estimate_cost",
     "summarize",
 ]
 
-LEDGER_ENV_VAR = "OFFLINE_MODEL_LEDGER"
+LEDGER_ENV_VAR = "AGENT_MODEL_LEDGER"
+LEDGER_OFF = "off"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,11 +64,16 @@ DEFAULT_USD_PER_MILLION_OUTPUT = 10.00
 
 
 def default_ledger_path() -> Path:
-    """``$OFFLINE_MODEL_LEDGER`` if set and non-empty, else ``<repo>/build/ledger/model_calls.jsonl``."""
-    env = os.environ.get(LEDGER_ENV_VAR, "").strip()
-    if env:
+    """``$AGENT_MODEL_LEDGER`` if set and non-empty, else ``<project>/build/ledger/model_calls.jsonl``."""
+    env = (os.environ.get(LEDGER_ENV_VAR) or os.environ.get("OFFLINE_MODEL_LEDGER") or "").strip()
+    if env and env.lower() != LEDGER_OFF:
         return Path(env).expanduser()
     return REPO_ROOT / "build" / "ledger" / "model_calls.jsonl"
+
+
+def ledger_disabled() -> bool:
+    """``AGENT_MODEL_LEDGER=off``: the meter writes nothing."""
+    return os.environ.get(LEDGER_ENV_VAR, "").strip().lower() == LEDGER_OFF
 
 
 class Ledger:
@@ -213,9 +201,10 @@ def estimate_cost(
 ) -> dict[str, Any]:
     """An illustrative dollar estimate for the (estimated) tokens in ``entries``.
 
-    Token counts come from the offline model's ~4-characters-per-token estimate
-    and the default prices are illustrative round numbers, not any provider's
-    price list. The result says so in ``note``.
+    Token counts are the provider's where the ledger says ``tokens_source:
+    "provider"``, else ~4-characters-per-token estimates; the default prices are
+    illustrative round numbers, not any provider's price list. The result says so
+    in ``note``.
     """
     entries = list(entries)
     input_tokens = sum(_tokens(e, "input_tokens") for e in entries)
@@ -232,7 +221,8 @@ def estimate_cost(
         "output_usd": round(output_usd, 6),
         "total_usd": round(input_usd + output_usd, 6),
         "note": (
-            "Illustrative estimate: token counts are ~4 characters per token and the "
+            "Illustrative estimate: token counts are the provider's where it reported them, else "
+            "~4 characters per token, and the "
             f"prices (${usd_per_million_input:g}/M input, ${usd_per_million_output:g}/M output) "
             "are example figures, not a provider's price list."
         ),

@@ -5,9 +5,12 @@ parameter):
 
 ``offline``
     The rule-based stand-in in :mod:`recipes.tutorial.offline_model`. No key, no
-    network; deterministic. The default when no OpenAI key is set.
+    network; deterministic. The default when neither ``OPENAI_API_KEY`` nor
+    ``OPENAI_BASE_URL`` is set.
 ``openai``
-    OpenAI's Responses API. Needs ``OPENAI_API_KEY``. The default when it is set.
+    OpenAI's Responses API. Needs ``OPENAI_API_KEY``. The default when only the
+    key is set. With ``OPENAI_BASE_URL`` as well it talks the Responses API to
+    that server instead (a proxy, a gateway, the tutorial's wire-format double).
 ``openai-compatible``
     Any server that speaks OpenAI's Chat Completions API: Ollama, vLLM, a
     LiteLLM proxy (which is how Claude, Gemini and others get in). Needs
@@ -18,7 +21,9 @@ The model name comes from ``OPENAI_DEFAULT_MODEL`` (the Agents SDK's own
 variable) unless given. Every OpenAI client is built with ``max_retries=0``:
 inside Temporal the model call is an activity and Temporal owns the retries;
 a client retrying underneath would hide failures from the history and
-multiply the wait.
+multiply the wait. Every provider the switch hands out is wrapped in the
+model-call meter (:mod:`recipes.core.meter`), so each request is one ledger
+line whatever the backend.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from agents import Model, ModelProvider
+from agents import ModelProvider
 
 from recipes.core.errors import ConfigurationError, TutorialError
+from recipes.core.ledger import Ledger
+from recipes.core.meter import MeteredProvider
 
 BACKEND_ENV = "AGENT_MODEL_BACKEND"
 BACKENDS = ("offline", "openai", "openai-compatible")
@@ -50,24 +57,33 @@ class ModelChoice:
     backend: str
     model: str
     base_url: str | None = None
+    """The server's base URL; ``None`` for ``openai`` means OpenAI's own API."""
 
     def describe(self) -> str:
         if self.backend == "offline":
             return f"offline: {self.model} (rule-based stand-in, not an LLM)"
-        if self.backend == "openai":
-            return f"openai: {self.model}"
-        return f"openai-compatible: {self.model} at {self.base_url}"
+        where = f" at {self.base_url}" if self.base_url else ""
+        return f"{self.backend}: {self.model}{where}"
 
-    def provider(self) -> ModelProvider:
-        """A ModelProvider for Runner.run(RunConfig(...)) or OpenAIAgentsPlugin(model_provider=...)."""
+    @property
+    def is_openai_platform(self) -> bool:
+        """The Responses API on OpenAI's own servers (not a proxy or another server)."""
+        return self.backend == "openai" and self.base_url is None
+
+    def provider(self, *, ledger: Ledger | None = None) -> ModelProvider:
+        """A metered ModelProvider for ``Runner.run(RunConfig(model_provider=...))`` or
+        ``OpenAIAgentsPlugin(model_provider=...)``; ``ledger`` overrides where it records."""
         if self.backend == "offline":
-            return _offline_module().OfflineModelProvider()
+            # The stand-in's usage is its own estimate; the meter records the line.
+            inner: ModelProvider = _offline_module().OfflineModelProvider(ledger=False)
+            return MeteredProvider(inner, backend=self.backend, default_model=self.model,
+                                   ledger=ledger, usage_is_estimate=True)  # fmt: skip
 
         from agents import OpenAIProvider
         from openai import AsyncOpenAI
 
         if self.backend == "openai":
-            client = AsyncOpenAI(max_retries=0)
+            client = AsyncOpenAI(base_url=self.base_url, max_retries=0)
             inner = OpenAIProvider(openai_client=client, use_responses=True)
         else:
             client = AsyncOpenAI(
@@ -77,7 +93,7 @@ class ModelChoice:
                 max_retries=0,
             )
             inner = OpenAIProvider(openai_client=client, use_responses=False)
-        return _DefaultNameProvider(inner, self.model)
+        return MeteredProvider(inner, backend=self.backend, default_model=self.model, ledger=ledger)
 
     def as_env(self) -> dict[str, str]:
         """Environment for a worker subprocess so it uses the same model."""
@@ -85,17 +101,6 @@ class ModelChoice:
         if self.base_url:
             env["OPENAI_BASE_URL"] = self.base_url
         return env
-
-
-class _DefaultNameProvider(ModelProvider):
-    """Fills in our model name when an agent does not name one."""
-
-    def __init__(self, inner: ModelProvider, default_model: str) -> None:
-        self._inner = inner
-        self._default_model = default_model
-
-    def get_model(self, model_name: str | None) -> Model:
-        return self._inner.get_model(model_name or self._default_model)
 
 
 def _offline_module():
@@ -149,7 +154,7 @@ def choose_model(
     from agents.models import get_default_model
 
     name = model or get_default_model()
-    return ModelChoice(backend, name, base_url if backend == "openai-compatible" else None)
+    return ModelChoice(backend, name, base_url)
 
 
 async def check_model(choice: ModelChoice) -> None:
@@ -190,4 +195,9 @@ async def check_model(choice: ModelChoice) -> None:
         where = choice.base_url or "api.openai.com"
         raise ModelUnavailable(
             f"Cannot reach {where}; check the network or OPENAI_BASE_URL, or use model='offline'."
+        ) from None
+    except openai.APIStatusError as err:
+        raise ModelUnavailable(
+            f"{choice.describe()} answered HTTP {err.status_code} to a one-line test request; "
+            "try again, or check the server."
         ) from None

@@ -20,15 +20,14 @@ of the local Web UI when it is not the gRPC port + 1000.
 from __future__ import annotations
 
 import asyncio
-import gc
 import ipaddress
 import os
 import re
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from temporalio.client import Client, Plugin
@@ -36,13 +35,11 @@ from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS
 
 from recipes.core.errors import ConfigurationError, TutorialError
 
-T = TypeVar("T")
-
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 UI_PORT_ENV = "TEMPORAL_UI_PORT"
 CLOUD_UI = "https://cloud.temporal.io"
-START_HINT = "Start one with `make server` (or `python -m recipes.tutorial.temporal_server start`), or set TEMPORAL_ADDRESS."
+START_HINT = "Start one (`temporal server start-dev`; in the tutorial `make server`), or set TEMPORAL_ADDRESS."
 
 
 class InvalidTemporalAddress(ConfigurationError):
@@ -277,16 +274,3 @@ async def connect(
         else:
             message = f"Could not connect to Temporal at {where} ({reason}); check TEMPORAL_ADDRESS and the profile."
         raise TemporalUnreachable(message) from None
-
-
-def run_script(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` for a script that holds a Temporal client (starters, workers).
-
-    A client still alive while the interpreter shuts down can abort the process
-    (temporalio/sdk-python#300; about 1 run in 10 on these machines, exit code
-    134 after the work is done). Collecting it before exit avoids that.
-    """
-    try:
-        return asyncio.run(main)
-    finally:
-        gc.collect()

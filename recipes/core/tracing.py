@@ -1,14 +1,16 @@
 """Agents SDK traces you can read without an OpenAI account.
 
 The Agents SDK records a trace of every run (agent → model calls → tool calls →
-handoffs) and, by default, ships it to OpenAI's dashboard, warning
-"OPENAI_API_KEY is not set, skipping trace export" every time when there is no
-key. :func:`install_tracing` replaces that default with a local collector, and
-keeps the OpenAI exporter only when a key is set, so:
+handoffs) and, by default, ships it to OpenAI's dashboard with whatever
+``OPENAI_API_KEY`` is set -- also when the model is somewhere else (Ollama, vLLM,
+a proxy), which would send that key and the trace data to api.openai.com.
+:func:`install_tracing` replaces that default with a local collector and adds
+the OpenAI exporter only for the ``openai`` backend on OpenAI's own API (no
+custom ``OPENAI_BASE_URL``), with a key, unless ``AGENT_TRACE_EXPORT=off``:
 
-* offline, traces stay on this machine and :func:`render_trace` prints them
+* traces always stay on this machine too, and :func:`render_trace` prints them
   as a tree;
-* with a key, they also appear at https://platform.openai.com/traces.
+* with the ``openai`` backend they also appear at https://platform.openai.com/traces.
 
 A worker in another process can append its finished spans to a JSON-lines file
 (``AGENT_TRACE_FILE``) so a notebook can render traces of runs it did not run
@@ -22,11 +24,16 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.tracing import Span, Trace, TracingProcessor, set_trace_processors
 
+if TYPE_CHECKING:
+    from recipes.core.models import ModelChoice
+
 TRACE_FILE_ENV = "AGENT_TRACE_FILE"
+#: ``off``: never export traces to OpenAI, whatever the backend.
+TRACE_EXPORT_ENV = "AGENT_TRACE_EXPORT"
 
 
 class LocalTraceCollector(TracingProcessor):
@@ -96,8 +103,16 @@ class LocalTraceCollector(TracingProcessor):
 _collector: LocalTraceCollector | None = None
 
 
-def install_tracing(path: str | Path | None = None) -> LocalTraceCollector:
-    """Route Agents SDK traces to a local collector; export to OpenAI only with a key.
+def exports_to_openai(model: ModelChoice | None) -> bool:
+    """Whether traces go to OpenAI too: only for OpenAI's own API, with a key, not switched off."""
+    if model is None or not model.is_openai_platform or not os.environ.get("OPENAI_API_KEY"):
+        return False
+    return os.environ.get(TRACE_EXPORT_ENV, "").strip().lower() != "off"
+
+
+def install_tracing(path: str | Path | None = None, *, model: ModelChoice | None = None) -> LocalTraceCollector:
+    """Route Agents SDK traces to a local collector; also to OpenAI only when
+    :func:`exports_to_openai` says so for ``model`` (the model switch's choice).
 
     Safe to call more than once: the same collector is returned.
     """
@@ -105,7 +120,7 @@ def install_tracing(path: str | Path | None = None) -> LocalTraceCollector:
     if _collector is None:
         _collector = LocalTraceCollector(path or os.environ.get(TRACE_FILE_ENV) or None)
     processors: list[TracingProcessor] = [_collector]
-    if os.environ.get("OPENAI_API_KEY"):
+    if exports_to_openai(model):
         from agents.tracing.processors import default_processor
 
         processors.append(default_processor())

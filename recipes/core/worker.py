@@ -27,7 +27,8 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
 from recipes.core.models import choose_model
-from recipes.core.settings import TemporalSettings, connect, run_script
+from recipes.core.scripts import run_script
+from recipes.core.settings import TemporalSettings, connect
 from recipes.core.tracing import install_tracing
 
 READY_TEXT = "Worker ready"
@@ -54,8 +55,8 @@ async def run_worker(
     ``worker_options`` go to ``temporalio.worker.Worker`` as they are (e.g.
     ``max_concurrent_activities``, ``sticky_queue_schedule_to_start_timeout``).
     """
-    install_tracing()
     choice = choose_model()
+    install_tracing(model=choice)
     plugin = OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider())
     client = await connect(TemporalSettings.load(), plugins=[plugin])
     worker = Worker(

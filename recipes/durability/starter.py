@@ -6,25 +6,29 @@
 
 Needs ``python -m recipes.durability.worker`` running (a second terminal). Kill
 that worker with Ctrl-\\ or ``kill -9`` while a briefing runs, start it again,
-and the starter still prints the answer.
+and the starter still prints the answer; it also waits out a Temporal server
+restart of up to 30 s. A failed run prints its root cause; ``-v`` prints tracebacks.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import timedelta
 from uuid import uuid4
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
+from recipes.core.errors import ConfigurationError
+from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
+from recipes.core.settings import TemporalSettings, connect
 from recipes.durability.workflows import (
     TASK_QUEUE,
     BriefingRequest,
     StormBriefingWorkflow,
     WeatherAlertsWorkflow,
 )
-from recipes.core.settings import TemporalSettings, connect, run_script
 
 #: How long the server waits for a worker to finish a *workflow* task before
 #: giving it to another worker. The default is 10 s; a workflow task of these
@@ -39,7 +43,7 @@ def briefing_question(states: list[str] | tuple[str, ...] | str) -> str:
         states = [states]
     states = [s.strip() for s in states if s.strip()]
     if not states:
-        raise ValueError("name at least one US state, e.g. ['California', 'Texas']")
+        raise ConfigurationError("Name at least one US state for the briefing, e.g. California Texas.")
     listed = states[0] if len(states) == 1 else ", ".join(states[:-1]) + " and " + states[-1]
     return f"Storm briefing: get the storm reports for {listed}."
 
@@ -77,7 +81,7 @@ async def start_weather_question(
     """Start a WeatherAlertsWorkflow (the agent with the HTTP weather tool)."""
     return await client.start_workflow(
         WeatherAlertsWorkflow.run,
-        question,
+        require_text("question", question, "Any weather alerts in Kansas?"),
         id=workflow_id or f"weather-alerts-{uuid4().hex[:8]}",
         task_queue=task_queue,
         task_timeout=WORKFLOW_TASK_TIMEOUT,
@@ -92,8 +96,8 @@ async def main(argv: list[str] | None = None) -> None:
     brief.add_argument("--notify", action="store_true", help="send the briefing as a notification (outbox)")
     weather = sub.add_parser("weather", help="one question to the weather agent (HTTP tool)")
     weather.add_argument("question")
-    parser.add_argument("--task-queue", default=TASK_QUEUE)
-    args = parser.parse_args(argv)
+    parser.add_argument("--task-queue", default=os.environ.get("DURABILITY_TASK_QUEUE") or TASK_QUEUE)
+    args = add_verbose_flag(parser).parse_args(argv)
 
     settings = TemporalSettings.load()
     client = await agent_client(settings)
@@ -101,9 +105,10 @@ async def main(argv: list[str] | None = None) -> None:
         handle = await start_briefing(client, args.states, notify=args.notify, task_queue=args.task_queue)
     else:
         handle = await start_weather_question(client, args.question, task_queue=args.task_queue)
+    ui_url = settings.web_ui_url(handle.id, handle.result_run_id)
     print(f"Started {handle.id} on {args.task_queue!r}", flush=True)
-    print(f"Web UI: {settings.web_ui_url(handle.id, handle.result_run_id)}", flush=True)
-    result = await handle.result()
+    print(f"Web UI: {ui_url}", flush=True)
+    result = await wait_for_result(handle, ui_url=ui_url)
     if hasattr(result, "answer"):
         print(result.answer)
         if result.notification:

@@ -13,26 +13,32 @@ from uuid import uuid4
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.dynamic_tools.workflows import TASK_QUEUE, DynamicToolsWorkflow, ToolAgentRequest
-from recipes.core.settings import TemporalSettings, connect, run_script
+from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
+from recipes.core.settings import TemporalSettings, connect
+from recipes.dynamic_tools.workflows import DynamicToolsWorkflow, ToolAgentRequest, default_task_queue
+
+EXAMPLE = "Convert 30 degrees C to Fahrenheit"
 
 
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("question", nargs="?", default="Convert 30 degrees C to Fahrenheit")
-    args = parser.parse_args(argv)
+    parser.add_argument("question", nargs="?", default=EXAMPLE)
+    args = add_verbose_flag(parser).parse_args(argv)
+    question = require_text("question", args.question, EXAMPLE)
+    queue = default_task_queue()
 
     settings = TemporalSettings.load()
     client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
     workflow_id = f"dynamic-tools-{uuid4().hex[:8]}"
     handle = await client.start_workflow(
-        DynamicToolsWorkflow.run, ToolAgentRequest(args.question), id=workflow_id, task_queue=TASK_QUEUE
+        DynamicToolsWorkflow.run, ToolAgentRequest(question), id=workflow_id, task_queue=queue
     )
-    print(f"Started {workflow_id}; waiting for a worker on {TASK_QUEUE!r} ...", flush=True)
-    answer = await handle.result()
+    ui_url = settings.web_ui_url(workflow_id, handle.result_run_id)
+    print(f"Started {workflow_id}; waiting for a worker on {queue!r} ...", flush=True)
+    answer = await wait_for_result(handle, ui_url=ui_url)
     print(answer)
     print(f"Tools offered: {', '.join(await handle.query(DynamicToolsWorkflow.tool_names))}")
-    print(f"Web UI: {settings.web_ui_url(workflow_id, handle.result_run_id)}")
+    print(f"Web UI: {ui_url}")
 
 
 if __name__ == "__main__":

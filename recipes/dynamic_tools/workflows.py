@@ -24,6 +24,7 @@ to the model as the tool's result text; the workflow completes.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,13 @@ with workflow.unsafe.imports_passed_through():
     from recipes.core.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "dynamic-tools"
+TASK_QUEUE_ENV = "DYNAMIC_TOOLS_TASK_QUEUE"
+
+
+def default_task_queue() -> str:
+    """``$DYNAMIC_TOOLS_TASK_QUEUE`` or ``dynamic-tools``. Notebooks and tests pick a queue of their own,
+    so a worker someone left running cannot take their runs."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 AGENT_NAME = "Tool agent"
 INSTRUCTIONS = (
     "Answer the user's question with the tools you have. If a tool reports an error, "

@@ -4,7 +4,8 @@
     python -m recipes.hello_temporal.starter Ada --failures 4
 
 Prints the result and the link to the run in the Temporal Web UI, where the
-event history shows the activity's attempts.
+event history shows the activity's attempts. With ``--failures 5`` or more the
+retries run out and the run fails: one line names the cause (``-v`` for tracebacks).
 """
 
 from __future__ import annotations
@@ -12,30 +13,34 @@ from __future__ import annotations
 import argparse
 from uuid import uuid4
 
+from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
+from recipes.core.settings import TemporalSettings, connect
 from recipes.hello_temporal.activities import GreetingRequest
-from recipes.hello_temporal.workflows import TASK_QUEUE, HelloWorkflow
-from recipes.core.settings import TemporalSettings, connect, run_script
+from recipes.hello_temporal.workflows import HelloWorkflow, default_task_queue
 
 
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", nargs="?", default="Temporal")
     parser.add_argument("--failures", type=int, default=2, help="attempts that fail before one succeeds")
-    args = parser.parse_args(argv)
+    args = add_verbose_flag(parser).parse_args(argv)
+    name = require_text("name", args.name, "Ada")
+    queue = default_task_queue()
 
     settings = TemporalSettings.load()
     client = await connect(settings)
     workflow_id = f"hello-{uuid4().hex[:8]}"
     handle = await client.start_workflow(
         HelloWorkflow.run,
-        GreetingRequest(args.name, failures=args.failures),
+        GreetingRequest(name, failures=args.failures),
         id=workflow_id,
-        task_queue=TASK_QUEUE,
+        task_queue=queue,
     )
-    print(f"Started {workflow_id}; waiting for a worker on {TASK_QUEUE!r} ...", flush=True)
-    result = await handle.result()
+    ui_url = settings.web_ui_url(workflow_id, handle.result_run_id)
+    print(f"Started {workflow_id}; waiting for a worker on {queue!r} ...", flush=True)
+    result = await wait_for_result(handle, ui_url=ui_url)
     print(result)
-    print(f"Web UI: {settings.web_ui_url(workflow_id, handle.result_run_id)}")
+    print(f"Web UI: {ui_url}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python -m recipes.hello_temporal.worker
 
 The Temporal server never runs your code; it hands out tasks on the
-``hello-temporal`` task queue and records what the worker reports back. This
+``hello-temporal`` task queue (``$HELLO_TASK_QUEUE`` to change it) and records what the worker reports back. This
 worker is plain Temporal (no agents, no model), so it uses ``Worker`` directly
 instead of :func:`recipes.core.worker.run_worker_main`.
 """
@@ -16,17 +16,19 @@ import signal
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from recipes.hello_temporal.activities import HELLO_ACTIVITIES
-from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, TASK_QUEUE
-from recipes.core.settings import TemporalSettings, connect, run_script
+from recipes.core.scripts import run_script
+from recipes.core.settings import TemporalSettings, connect
 from recipes.core.worker import READY_TEXT, exit_with_parent, worker_identity
+from recipes.hello_temporal.activities import HELLO_ACTIVITIES
+from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, default_task_queue
 
 
-def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
-    """The worker notebook 02 and the tests run in-process: same queue, same code."""
+def build_worker(client: Client, task_queue: str | None = None) -> Worker:
+    """The worker notebook 02 and the tests run in-process: same code; ``task_queue``
+    defaults to :func:`~recipes.hello_temporal.workflows.default_task_queue`."""
     return Worker(
         client,
-        task_queue=task_queue,
+        task_queue=task_queue or default_task_queue(),
         workflows=HELLO_WORKFLOWS,
         activities=HELLO_ACTIVITIES,
         identity=worker_identity(),
@@ -40,7 +42,7 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with build_worker(client):
-        print(f"{READY_TEXT}: task queue {TASK_QUEUE!r}, identity {worker_identity()}", flush=True)
+        print(f"{READY_TEXT}: task queue {default_task_queue()!r}, identity {worker_identity()}", flush=True)
         await stop.wait()
     print("Worker stopped", flush=True)
 

@@ -13,6 +13,7 @@ failure is not transient.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from temporalio import workflow
@@ -22,6 +23,13 @@ with workflow.unsafe.imports_passed_through():
     from recipes.hello_temporal.activities import GreetingRequest, compose_greeting
 
 TASK_QUEUE = "hello-temporal"
+TASK_QUEUE_ENV = "HELLO_TASK_QUEUE"
+
+
+def default_task_queue() -> str:
+    """``$HELLO_TASK_QUEUE`` or ``hello-temporal``. Notebooks and tests pick a queue of their own,
+    so a worker someone left running cannot take their runs."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 
 GREETING_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),  # wait before attempt 2

@@ -47,7 +47,7 @@ from recipes.microagents.session import (
     SessionSummary,
     UserMessage,
 )
-from recipes.microagents.worker import TASK_QUEUE
+from recipes.microagents.worker import default_task_queue
 from recipes.core.errors import TutorialError
 
 __all__ = [
@@ -68,18 +68,19 @@ PATTERNS = {
 }
 
 
-async def start_pattern(client: Client, pattern: str, question: str, *, task_queue: str = TASK_QUEUE) -> WorkflowHandle:
+async def start_pattern(client: Client, pattern: str, question: str, *, task_queue: str | None = None) -> WorkflowHandle:
     """Start one of the three composition patterns on ``question``."""
     if pattern not in PATTERNS:
         raise TutorialError(f"Unknown pattern {pattern!r}; choose one of {', '.join(PATTERNS)}.")
     workflow = PATTERNS[pattern]
     return await client.start_workflow(
-        workflow.run, question, id=f"microagents-{pattern}-{uuid4().hex[:8]}", task_queue=task_queue
+        workflow.run, question, id=f"microagents-{pattern}-{uuid4().hex[:8]}",
+        task_queue=task_queue or default_task_queue(),
     )
 
 
 async def start_briefing(
-    client: Client, states: list[str], *, mode: str = "parallel", task_queue: str = TASK_QUEUE
+    client: Client, states: list[str], *, mode: str = "parallel", task_queue: str | None = None
 ) -> WorkflowHandle:
     """Start the briefing: ``mode`` is ``parallel``, ``sequential`` or ``children``."""
     if mode not in ("parallel", "sequential", "children"):
@@ -91,7 +92,7 @@ async def start_briefing(
         workflow.run,
         BriefingRequest(list(states), "parallel" if mode == "children" else mode),
         id=f"microagents-briefing-{mode}-{uuid4().hex[:8]}",
-        task_queue=task_queue,
+        task_queue=task_queue or default_task_queue(),
     )
 
 
@@ -136,13 +137,13 @@ class Session:
         *,
         config: SessionConfig | None = None,
         session_id: str | None = None,
-        task_queue: str = TASK_QUEUE,
+        task_queue: str | None = None,
     ) -> Session:
         handle = await client.start_workflow(
             ConversationSessionWorkflow.run,
             SessionInput(config=config or SessionConfig()),
             id=session_id or f"session-{uuid4().hex[:8]}",
-            task_queue=task_queue,
+            task_queue=task_queue or default_task_queue(),
         )
         return cls(handle)
 

@@ -25,10 +25,10 @@ from dataclasses import asdict
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
+from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
+from recipes.core.settings import TemporalSettings, connect
 from recipes.microagents.client import PATTERNS, Session, start_briefing, start_pattern
 from recipes.microagents.session import SessionConfig
-from recipes.core.errors import TutorialError
-from recipes.core.settings import TemporalSettings, connect, run_script
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,31 +55,23 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("pending", "conversation", "status", "end"):
         p = sub.add_parser(name)
         p.add_argument("session")
-    return parser
+    return add_verbose_flag(parser)
 
 
 async def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        return await _run(args)
-    except TutorialError as err:
-        # Reported here, inside the event loop, so the client shuts down normally.
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
-        return 1
-
-
-async def _run(args: argparse.Namespace) -> int:
     settings = TemporalSettings.load()
     client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
     if args.command == "ask":
-        handle = await start_pattern(client, args.pattern, args.question)
-        answer = await handle.result()
+        question = require_text("question", args.question, "Are there any weather alerts in Texas?")
+        handle = await start_pattern(client, args.pattern, question)
+        answer = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
         print(f"[{answer.pattern}] answered by {answer.answered_by} (runs: {', '.join(answer.agent_runs)})")
         print(answer.answer)
         print("Web UI:", settings.web_ui_url(handle.id))
     elif args.command == "briefing":
         handle = await start_briefing(client, args.states, mode=args.mode)
-        result = await handle.result()
+        result = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
         for state, text in result.reports.items():
             print(f"{state}: {text}")
         for state, why in result.failures.items():

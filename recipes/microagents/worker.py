@@ -2,7 +2,8 @@
 
     python -m recipes.microagents.worker
 
-Polls the ``microagents`` task queue and runs every workflow of the recipe
+Polls the ``microagents`` task queue (``$MICROAGENTS_TASK_QUEUE`` to change it)
+and runs every workflow of the recipe
 (chaining, handoffs, agents as tools, the parallel briefing with and without
 child workflows, the conversation session), the model activity added by
 ``OpenAIAgentsPlugin`` and the tool activities. Settings come from the
@@ -19,6 +20,7 @@ in the notebook's process.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,9 +34,19 @@ from recipes.microagents.chaining import AgentsAsToolsWorkflow, ChainedAgentsWor
 from recipes.microagents.parallel import BranchAgentWorkflow, ChildWorkflowBriefing, FanOutBriefingWorkflow
 from recipes.microagents.session import ConversationSessionWorkflow
 
-__all__ = ["ACTIVITIES", "MODEL_PARAMS", "TASK_QUEUE", "WORKFLOWS", "KernelWorker", "build_worker", "start_in_kernel"]
+__all__ = [
+    "ACTIVITIES",
+    "MODEL_PARAMS",
+    "TASK_QUEUE",
+    "WORKFLOWS",
+    "KernelWorker",
+    "build_worker",
+    "default_task_queue",
+    "start_in_kernel",
+]
 
 TASK_QUEUE = "microagents"
+TASK_QUEUE_ENV = "MICROAGENTS_TASK_QUEUE"
 
 WORKFLOWS = [
     ChainedAgentsWorkflow,
@@ -60,13 +72,19 @@ MODEL_PARAMS = ModelActivityParameters(
 )
 
 
-def build_worker(client: Client, *, task_queue: str = TASK_QUEUE) -> Worker:
+def default_task_queue() -> str:
+    """``$MICROAGENTS_TASK_QUEUE`` or ``microagents``. Notebooks and tests pick a queue
+    of their own, so a worker someone left running cannot take their runs."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
+
+
+def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     """A Worker for every workflow and activity of the recipe.
 
     ``client`` must carry ``OpenAIAgentsPlugin`` with the model provider and
     ``MODEL_PARAMS``; the plugin adds the model activity to the worker.
     """
-    return Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES)
+    return Worker(client, task_queue=task_queue or default_task_queue(), workflows=WORKFLOWS, activities=ACTIVITIES)
 
 
 @dataclass
@@ -87,7 +105,7 @@ class KernelWorker:
         await asyncio.wait_for(asyncio.shield(self.task), timeout=timeout)
 
 
-async def start_in_kernel(client: Client, *, task_queue: str = TASK_QUEUE) -> KernelWorker:
+async def start_in_kernel(client: Client, *, task_queue: str | None = None) -> KernelWorker:
     """Start :func:`build_worker` as a task; returns once it is polling."""
     worker = build_worker(client, task_queue=task_queue)
     task = asyncio.create_task(worker.run())
@@ -100,4 +118,4 @@ async def start_in_kernel(client: Client, *, task_queue: str = TASK_QUEUE) -> Ke
 if __name__ == "__main__":
     from recipes.core.worker import run_worker_main
 
-    run_worker_main(task_queue=TASK_QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES, model_params=MODEL_PARAMS)
+    run_worker_main(task_queue=default_task_queue(), workflows=WORKFLOWS, activities=ACTIVITIES, model_params=MODEL_PARAMS)

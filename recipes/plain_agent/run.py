@@ -6,20 +6,20 @@ durable runtime, the run's progress lives only in this process's memory.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from agents import RunConfig, Runner
 
 from recipes.plain_agent.weather_agent import build_weather_agent
 from recipes.core.models import choose_model
+from recipes.core.scripts import run_script
 from recipes.core.worker import exit_with_parent
 from recipes.core.tracing import install_tracing
 
 
 async def main(question: str) -> None:
-    install_tracing()
     choice = choose_model()
+    install_tracing(model=choice)
     print(f"Running plain agent with {choice.describe()}", flush=True)
     result = await Runner.run(
         build_weather_agent(),
@@ -31,4 +31,4 @@ async def main(question: str) -> None:
 
 if __name__ == "__main__":
     exit_with_parent()
-    asyncio.run(main(" ".join(sys.argv[1:]) or "Any weather alerts in California?"))
+    run_script(main(" ".join(sys.argv[1:]) or "Any weather alerts in California?"))

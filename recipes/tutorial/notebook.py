@@ -36,7 +36,7 @@ def setup(model: str = "", model_name: str = "", temporal_address: str = "", qui
         check_parameter(name, value, str)
     choice = choose_model(model or None, model_name or None)
     temporal = TemporalSettings.load(address=temporal_address or None)
-    traces = install_tracing()
+    traces = install_tracing(model=choice)
     # Workers report a failed workflow task at WARNING with a full traceback;
     # the notebooks show failures through the history instead.
     logging.getLogger("temporalio").setLevel(logging.ERROR)

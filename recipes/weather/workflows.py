@@ -43,6 +43,7 @@ answer "that is not a US state code" and the workflow completes.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from temporalio import workflow
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from recipes.weather.tools import explain_severity, weather_alerts_tool
 
 TASK_QUEUE = "weather-agent"
+TASK_QUEUE_ENV = "WEATHER_TASK_QUEUE"
 AGENT_NAME = "Weather agent"
 
 INSTRUCTIONS = (
@@ -79,6 +81,12 @@ MODEL_PARAMS = ModelActivityParameters(
     schedule_to_close_timeout=timedelta(minutes=5),
     retry_policy=MODEL_RETRY_POLICY,
 )
+
+
+def default_task_queue() -> str:
+    """``$WEATHER_TASK_QUEUE`` or ``weather-agent``. Notebooks and tests pick a queue of
+    their own, so a worker someone left running cannot take their runs."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 
 
 def build_agent() -> Agent:

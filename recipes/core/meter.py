@@ -1,0 +1,383 @@
+"""A meter for model calls, whatever the backend: one ledger line per model request.
+
+:class:`MeteredProvider` wraps the provider the model switch picks (offline,
+OpenAI, any OpenAI-compatible server, anything added later) and hands out
+:class:`MeteredModel` s. Each request they make appends one line to the ledger
+(:mod:`recipes.core.ledger`) when it ends -- answered, failed or cancelled:
+
+    {"ts", "pid", "backend", "model", "agent", "agent_source", "kind", "tool_calls",
+     "request", "fingerprint", "input_tokens", "output_tokens", "tokens_source",
+     "streamed", "outcome", "error", "latency_s",
+     "workflow_id", "run_id", "activity_id", "attempt"}
+
+* ``fingerprint`` -- sha256 (16 hex) of the canonical JSON of the instructions and
+  the input items: the same request sent twice has the same fingerprint.
+* ``tokens_source`` -- ``"provider"`` when the response carried the provider's
+  usage, ``"estimate"`` otherwise (~4 characters per token of the request), and
+  always for the offline stand-in, whose usage is its own estimate.
+* ``outcome`` -- ``"ok"``, ``"error"`` (``error`` names it) or ``"cancelled"``.
+  A process SIGKILLed in the middle of a request writes no line for it (a hosted
+  provider would still bill it).
+* ``workflow_id`` ... ``attempt`` -- set when the call runs inside a Temporal
+  activity (the integration's model activity), else ``null``.
+* ``agent`` -- from the Agents SDK span when the call runs in a plain
+  ``Runner.run`` (``agent_source: "trace"``); inside Temporal's model activity
+  the agent's name does not reach the activity, so it is a short label from the
+  instructions (``"instructions"``).
+
+Nothing secret is recorded: not the key, not the endpoint's credentials; the
+request text is truncated. Turn the meter off with ``AGENT_MODEL_LEDGER=off``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from agents import AgentOutputSchemaBase, Handoff, Model, ModelProvider, ModelResponse, ModelSettings, Tool
+from agents.items import TResponseInputItem, TResponseStreamEvent
+from agents.models.interface import ModelTracing
+
+from recipes.core.ledger import Ledger, ledger_disabled
+
+__all__ = ["MeteredModel", "MeteredProvider", "estimate_tokens", "fingerprint"]
+
+logger = logging.getLogger(__name__)
+
+REQUEST_CHARS = 200
+
+
+def estimate_tokens(text_or_chars: str | int) -> int:
+    """~4 characters per token (at least 1 for non-empty text)."""
+    n = text_or_chars if isinstance(text_or_chars, int) else len(text_or_chars)
+    return max(1, math.ceil(n / 4)) if n else 0
+
+
+def _plain(value: Any) -> Any:
+    """Pydantic models and dataclasses as plain JSON-able data."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_unset=True, mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _input_items(input: str | Sequence[Any]) -> list[Any]:
+    if isinstance(input, str):
+        return [{"role": "user", "content": input}]
+    return [_plain(item) for item in input]
+
+
+def fingerprint(system_instructions: str | None, input: str | Sequence[Any]) -> str:
+    """Short sha256 of the canonical JSON of instructions + input items (16 hex chars)."""
+    canonical = _canonical({"instructions": system_instructions or "", "input": _input_items(input)})
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+    return ""
+
+
+def _last_user_text(items: list[Any]) -> str:
+    for item in reversed(items):
+        if isinstance(item, Mapping) and item.get("role") == "user":
+            return _content_text(item.get("content"))
+    return ""
+
+
+def _short(text: str, limit: int = REQUEST_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _instructions_label(instructions: str | None) -> str:
+    """"You are a weather assistant. Use ..." -> "weather assistant"."""
+    if not instructions:
+        return "unknown agent"
+    first = re.split(r"(?<=[.!?\n])\s", instructions.strip(), maxsplit=1)[0]
+    first = re.sub(r"^(you are|you're|act as|as)\s+(an?|the)?\s*", "", first.strip(), flags=re.I)
+    words = first.strip(" .!?:").split()
+    return (" ".join(words[:5]) + ("…" if len(words) > 5 else "")) or "unknown agent"
+
+
+def _current_agent(instructions: str | None) -> tuple[str, str]:
+    """(agent name, where it came from): the SDK's current span, else the instructions."""
+    try:
+        from agents.tracing import get_current_span
+        from agents.tracing.span_data import AgentSpanData, TurnSpanData
+
+        data = getattr(get_current_span(), "span_data", None)
+        if isinstance(data, TurnSpanData) and data.agent_name:
+            return data.agent_name, "trace"
+        if isinstance(data, AgentSpanData) and data.name:
+            return data.name, "trace"
+    except Exception:  # pragma: no cover - the meter must never break a call
+        pass
+    return _instructions_label(instructions), "instructions"
+
+
+def _temporal_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {"workflow_id": None, "run_id": None, "activity_id": None, "attempt": None}
+    try:
+        from temporalio import activity
+
+        if activity.in_activity():
+            info = activity.info()
+            fields.update(workflow_id=info.workflow_id, run_id=info.workflow_run_id,
+                          activity_id=info.activity_id, attempt=info.attempt)  # fmt: skip
+    except Exception:  # pragma: no cover - outside Temporal, or temporalio missing
+        pass
+    return fields
+
+
+def _arguments(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _decision(output: Sequence[Any], handoffs: Sequence[Any], output_schema: Any) -> tuple[str, list[dict[str, Any]]]:
+    """What the model decided: kind and tool calls, read from its output items."""
+    calls = []
+    for item in output:
+        data = _plain(item)
+        if isinstance(data, Mapping) and data.get("type") == "function_call":
+            calls.append({"name": data.get("name"), "arguments": _arguments(data.get("arguments"))})
+    if calls:
+        handoff_names = {getattr(h, "tool_name", None) for h in handoffs}
+        return ("handoff" if any(c["name"] in handoff_names for c in calls) else "tool_calls"), calls
+    plain_text = output_schema is None or output_schema.is_plain_text()
+    return ("final_text" if plain_text else "final_json"), calls
+
+
+def _output_chars(output: Sequence[Any]) -> int:
+    return len(_canonical([_plain(item) for item in output]))
+
+
+class MeteredModel(Model):
+    """A ``Model`` that records every request of the model it wraps in the ledger.
+
+    Args:
+        inner: the model that really answers.
+        backend: the switch's backend name, recorded in every line.
+        model_name: the model name recorded in every line.
+        ledger: where to write (default: :class:`Ledger()` at each call, so
+            ``AGENT_MODEL_LEDGER`` set later still counts).
+        usage_is_estimate: the inner model's usage is an estimate (the offline stand-in).
+    """
+
+    def __init__(
+        self,
+        inner: Model,
+        *,
+        backend: str,
+        model_name: str,
+        ledger: Ledger | None = None,
+        usage_is_estimate: bool = False,
+    ) -> None:
+        self.inner = inner
+        self.backend = backend
+        self.model_name = model_name
+        self._ledger = ledger
+        self._usage_is_estimate = usage_is_estimate
+
+    def __repr__(self) -> str:
+        return f"MeteredModel({self.inner!r})"
+
+    # -- recording ----------------------------------------------------------------
+    def _record(
+        self,
+        *,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        handoffs: Sequence[Any],
+        output_schema: Any,
+        response: ModelResponse | None,
+        outcome: str,
+        error: BaseException | None,
+        started: float,
+        streamed: bool,
+    ) -> None:
+        if self._ledger is None and ledger_disabled():
+            return
+        try:
+            items = _input_items(input)
+            canonical = _canonical({"instructions": system_instructions or "", "input": items})
+            agent, source = _current_agent(system_instructions)
+            kind, calls = ("none", [])
+            input_tokens = output_tokens = 0
+            tokens_source = "estimate"
+            if response is not None:
+                kind, calls = _decision(response.output, handoffs, output_schema)
+                usage = response.usage
+                if usage is not None and (usage.input_tokens or usage.output_tokens):
+                    input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+                    tokens_source = "estimate" if self._usage_is_estimate else "provider"
+                else:
+                    output_tokens = estimate_tokens(_output_chars(response.output))
+            if not input_tokens:
+                input_tokens = estimate_tokens(len(canonical))
+            entry = {
+                "backend": self.backend,
+                "model": self.model_name,
+                "agent": agent,
+                "agent_source": source,
+                "kind": kind,
+                "tool_calls": calls,
+                "request": _short(_last_user_text(items)),
+                "fingerprint": hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16],
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "tokens_source": tokens_source,
+                "streamed": streamed,
+                "outcome": outcome,
+                "error": f"{type(error).__name__}: {_short(str(error), 160)}" if error is not None else None,
+                "latency_s": round(time.monotonic() - started, 3),
+                **_temporal_fields(),
+            }
+            (self._ledger or Ledger()).append(entry)
+        except Exception:  # the meter is for seeing; never fail a model call over it
+            logger.warning("model meter: could not write the ledger entry", exc_info=True)
+
+    # -- Model interface ---------------------------------------------------------
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+    ) -> ModelResponse:
+        started = time.monotonic()
+        response: ModelResponse | None = None
+        outcome, error = "cancelled", None
+        try:
+            response = await self.inner.get_response(
+                system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
+                previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt,
+            )  # fmt: skip
+            outcome = "ok"
+            return response
+        except Exception as err:
+            outcome, error = "error", err
+            raise
+        finally:
+            self._record(system_instructions=system_instructions, input=input, handoffs=handoffs,
+                         output_schema=output_schema, response=response, outcome=outcome, error=error,
+                         started=started, streamed=False)  # fmt: skip
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        started = time.monotonic()
+        response: ModelResponse | None = None
+        outcome, error = "cancelled", None
+        try:
+            async for event in self.inner.stream_response(
+                system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
+                previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt,
+            ):  # fmt: skip
+                if getattr(event, "type", None) == "response.completed":
+                    response = _response_from_completed(event)
+                yield event
+            outcome = "ok"
+        except Exception as err:
+            outcome, error = "error", err
+            raise
+        finally:
+            self._record(system_instructions=system_instructions, input=input, handoffs=handoffs,
+                         output_schema=output_schema, response=response, outcome=outcome, error=error,
+                         started=started, streamed=True)  # fmt: skip
+
+    def get_retry_advice(self, request: Any) -> Any:
+        return self.inner.get_retry_advice(request)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def _cleanup_on_run_end(self, owner: object) -> None:
+        await self.inner._cleanup_on_run_end(owner)
+
+
+def _response_from_completed(event: Any) -> ModelResponse | None:
+    """The ModelResponse a ``response.completed`` stream event describes."""
+    from agents.usage import Usage
+
+    raw = getattr(event, "response", None)
+    if raw is None:
+        return None
+    usage = getattr(raw, "usage", None)
+    return ModelResponse(
+        output=list(getattr(raw, "output", None) or []),
+        usage=Usage(requests=1, input_tokens=getattr(usage, "input_tokens", 0) or 0,
+                    output_tokens=getattr(usage, "output_tokens", 0) or 0,
+                    total_tokens=getattr(usage, "total_tokens", 0) or 0),  # fmt: skip
+        response_id=getattr(raw, "id", None),
+    )
+
+
+class MeteredProvider(ModelProvider):
+    """Wraps a ``ModelProvider`` so every model it hands out is metered."""
+
+    def __init__(
+        self,
+        inner: ModelProvider,
+        *,
+        backend: str,
+        default_model: str,
+        ledger: Ledger | None = None,
+        usage_is_estimate: bool = False,
+    ) -> None:
+        self.inner = inner
+        self.backend = backend
+        self.default_model = default_model
+        self._ledger = ledger
+        self._usage_is_estimate = usage_is_estimate
+
+    def get_model(self, model_name: str | None) -> Model:
+        name = model_name or self.default_model
+        return MeteredModel(self.inner.get_model(name), backend=self.backend, model_name=name,
+                            ledger=self._ledger, usage_is_estimate=self._usage_is_estimate)  # fmt: skip
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,132 @@
+"""What every terminal entrypoint (worker, starter, server CLI) shares: one clear
+line instead of a traceback, and a wait for a run's result that rides out a
+short Temporal outage.
+
+    if __name__ == "__main__":
+        run_script(main())        # TutorialError -> "error: <sentence>" on stderr, exit 1
+
+``-v`` / ``--verbose`` on the command line, or ``DEBUG=1``, prints the full
+traceback instead. Anything that is not a :class:`TutorialError` is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sys
+import time
+import traceback
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from recipes.core.errors import ConfigurationError, TutorialError
+
+__all__ = ["RunFailed", "add_verbose_flag", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
+
+T = TypeVar("T")
+
+#: How long a starter keeps waiting for a result while the Temporal server is unreachable.
+OUTAGE_GRACE_S = 30.0
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNKNOWN}
+
+
+class RunFailed(TutorialError):
+    """A workflow run ended in failure; the message names its root cause."""
+
+
+def verbose(argv: list[str] | None = None) -> bool:
+    """``-v`` / ``--verbose`` in ``argv`` (default ``sys.argv``), or ``DEBUG`` set to a true value."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = os.environ.get("DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+    return debug or "-v" in args or "--verbose" in args
+
+
+def add_verbose_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``-v`` / ``--verbose``: print tracebacks instead of one line (read by :func:`run_script`)."""
+    for sub in [parser, *_subparsers(parser)]:
+        # SUPPRESS: a subcommand's default must not undo a -v given before it.
+        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="full tracebacks on errors")  # fmt: skip
+    return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [p for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for p in action.choices.values()]  # fmt: skip
+
+
+def run_script(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` for a terminal entrypoint that holds a Temporal client.
+
+    A :class:`TutorialError` becomes ``error: <its sentence>`` on stderr and exit
+    code 1 (the traceback with ``-v`` or ``DEBUG=1``); Ctrl-C exits 130 quietly.
+
+    A client still alive while the interpreter shuts down can abort the process
+    (temporalio/sdk-python#300; about 1 run in 10 on these machines, exit code
+    134 after the work is done). Collecting it before exit avoids that.
+    """
+    try:
+        return asyncio.run(main)
+    except TutorialError as err:
+        if verbose():
+            traceback.print_exc()
+        else:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    finally:
+        gc.collect()
+
+
+def require_text(name: str, value: str | None, example: str) -> str:
+    """``value`` stripped, or one sentence saying it is empty (before any workflow starts)."""
+    text = (value or "").strip()
+    if not text:
+        raise ConfigurationError(f"The {name} is empty; give one, e.g. {example!r}.")
+    return text
+
+
+def root_cause(error: BaseException) -> str:
+    """The innermost cause of a workflow failure, e.g. ``InvalidState: 'ZZ' is not a US state code``."""
+    cause: BaseException = error
+    while getattr(cause, "cause", None) is not None or cause.__cause__ is not None:
+        cause = getattr(cause, "cause", None) or cause.__cause__  # type: ignore[assignment]
+    kind = getattr(cause, "type", None) or type(cause).__name__
+    message = getattr(cause, "message", None) or str(cause)
+    return f"{kind}: {message}"
+
+
+def _is_outage(err: RPCError) -> bool:
+    return err.status in _UNAVAILABLE or "connect" in str(err).lower()
+
+
+async def wait_for_result(handle: WorkflowHandle, *, ui_url: str | None = None, grace_s: float = OUTAGE_GRACE_S) -> Any:
+    """``await handle.result()``, but a server outage of up to ``grace_s`` seconds is
+    waited out (the run goes on without us), and a failed run is a :class:`RunFailed`
+    naming its root cause and the Web UI link."""
+    link = f" Web UI: {ui_url}" if ui_url else ""
+    down_since: float | None = None
+    while True:
+        try:
+            return await handle.result()
+        except WorkflowFailureError as err:
+            raise RunFailed(f"Workflow {handle.id} failed: {root_cause(err)}.{link}") from None
+        except RPCError as err:
+            if not _is_outage(err):
+                raise
+            now = time.monotonic()
+            down_since = down_since or now
+            if now - down_since > grace_s:
+                raise TutorialError(
+                    f"Lost the Temporal server for over {grace_s:.0f}s while waiting for {handle.id}; "
+                    f"the run itself goes on on the server.{link}"
+                ) from None
+            print(f"(Temporal server unreachable, still waiting for {handle.id} ...)", file=sys.stderr, flush=True)
+            await asyncio.sleep(1.0)
