@@ -280,6 +280,7 @@ class LiveRunView:
         self._message = ""
         self._print_updates = False
         self._shown_in: str | None = None  # the execute request (cell run) that displayed the view
+        self._stopped = False  # stop() was called: the buttons are off for good
 
     # -- reading ----------------------------------------------------------------
     async def refresh(self) -> Snapshot:
@@ -339,12 +340,22 @@ class LiveRunView:
             return None
         return display(obj, display_id=display_id) if display_id else display(obj)
 
+    @property
+    def buttons(self) -> dict[str, Any]:
+        """The widget mode's ``{"kill": Button, "restart": Button}`` (empty in text mode)."""
+        return {name: self._widgets[name] for name in ("kill", "restart") if name in self._widgets}
+
+    @property
+    def buttons_active(self) -> bool:
+        """The buttons act only while the run is open and the view has not been stopped."""
+        return self.worker is not None and not self._stopped and not self.snapshot.closed
+
     def _render(self) -> None:
         if self.mode == "widget" and self._widgets:
             self._widgets["view"].value = self.html()
             running = bool(self.worker is not None and self.worker.running)
-            self._widgets["kill"].disabled = not running or self.snapshot.closed
-            self._widgets["restart"].disabled = self.worker is None
+            self._widgets["kill"].disabled = not (self.buttons_active and running)
+            self._widgets["restart"].disabled = not self.buttons_active
             return
         text = self.text()
         if text == self._last_text:
@@ -370,23 +381,39 @@ class LiveRunView:
         self._widgets = {"view": view, "kill": kill, "restart": restart, "box": box}
 
     def _on_kill(self) -> None:
+        """The Kill button: SIGKILL, recorded on the worker handle with what was in flight."""
+        if not self.buttons_active:  # a disabled button can still be click()ed from code
+            return
         from recipes.tutorial.processes import ProcessError
 
-        try:
-            pid = self.worker.kill()
-            self._message = f"worker pid {pid} killed (SIGKILL) at {time.strftime('%H:%M:%S')}"
-        except ProcessError as err:
-            self._message = str(err)
-        self._render()
+        context = {
+            "run_status": self.snapshot.status,
+            "in_flight": [dict(p) for p in self.snapshot.pending if p["state"] == "started"],
+        }
+
+        async def kill() -> None:
+            try:
+                # In a thread: a restart holding the handle's lock must not block the kernel.
+                pid = await asyncio.to_thread(self.worker.kill, by="button", context=context)
+                self._message = f"worker pid {pid} killed (SIGKILL) at {time.strftime('%H:%M:%S')}"
+            except ProcessError as err:
+                self._message = str(err)
+            self._render()
+
+        asyncio.ensure_future(kill())
 
     def _on_restart(self) -> None:
-        self._message = "restarting the worker..."
+        """The Restart button: start the worker (a new pid) unless it is running."""
+        if not self.buttons_active:
+            return
+        self._message = "starting the worker..."
         self._render()
 
         async def restart() -> None:
             try:
-                await asyncio.to_thread(self.worker.restart)
-                self._message = f"worker restarted, pid {self.worker.pid}"
+                started = await asyncio.to_thread(self.worker.ensure_running)
+                self._message = (f"worker started, pid {self.worker.pid}" if started
+                                 else f"the worker is already running (pid {self.worker.pid})")  # fmt: skip
             except Exception as err:
                 self._message = f"restart failed: {err}"
             self._render()
@@ -432,9 +459,13 @@ class LiveRunView:
         return self.snapshot
 
     def stop(self) -> None:
-        """End the refresh loop now (the display keeps its last state)."""
+        """End the refresh loop now and switch the buttons off for good; the
+        display shows the worker's state as it is now."""
         if self.task is not None and not self.task.done():
             self.task.cancel()
+        self._stopped = True
+        self.snapshot.worker = self._worker_text()
+        self._render()
 
     @property
     def running(self) -> bool:

@@ -24,7 +24,10 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from recipes.core.errors import TutorialError
 from recipes.core.worker import PARENT_PID_ENV
@@ -36,8 +39,23 @@ class ProcessError(TutorialError):
     """A child process could not be started, or is not in the state asked for."""
 
 
+@dataclass(frozen=True)
+class Kill:
+    """One SIGKILL this handle sent: which process, when, who asked, and what was
+    in flight then (as the caller saw it, e.g. the live view's pending activities)."""
+
+    pid: int
+    at: datetime
+    by: str = "code"
+    context: dict[str, Any] = field(default_factory=dict)
+
+
 class ManagedProcess:
-    """A child process in its own process group, with a log file."""
+    """A child process in its own process group, with a log file.
+
+    Safe to drive from two threads at once (a notebook cell and a button's
+    callback): start, stop, kill and restart take one lock.
+    """
 
     def __init__(
         self,
@@ -57,7 +75,10 @@ class ManagedProcess:
         self.ready_text = ready_text
         self._popen: subprocess.Popen[bytes] | None = None
         self._log_offset = 0  # where the current incarnation's output starts
+        self._lock = threading.RLock()
         self.pids: list[int] = []  # every pid this handle has run, oldest first
+        self.started: list[datetime] = []  # when each of them was started (UTC)
+        self.kills: list[Kill] = []  # every SIGKILL sent, oldest first
 
     # State ------------------------------------------------------------------
     @property
@@ -75,6 +96,10 @@ class ManagedProcess:
     # Control ----------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> ManagedProcess:
         """Start the process; with ``ready_text``, wait until its log shows it."""
+        with self._lock:
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> ManagedProcess:
         if self.running:
             raise ProcessError(
                 f"{self.name} is already running (pid {self.pid}); use restart() to replace it."
@@ -93,6 +118,7 @@ class ManagedProcess:
                 start_new_session=True,
             )
         self.pids.append(self._popen.pid)
+        self.started.append(datetime.now(timezone.utc))
         _live.add(self)
         if self.ready_text:
             self.wait_for_log(self.ready_text, timeout=timeout)
@@ -115,21 +141,44 @@ class ManagedProcess:
             f"last log lines:\n{self.log_tail(8)}"
         )
 
-    def kill(self) -> int:
-        """SIGKILL the whole process group, like a crash or `kill -9`. Returns the pid killed."""
-        if not self.running:
-            raise ProcessError(
-                f"{self.name} is not running (last exit code {self.returncode}); "
-                "start() or restart() it first."
-            )
-        assert self._popen is not None
-        pid = self._popen.pid
-        _signal_group(pid, signal.SIGKILL)
-        self._popen.wait()
-        return pid
+    def kill(self, *, by: str = "code", context: Mapping[str, Any] | None = None) -> int:
+        """SIGKILL the whole process group, like a crash or `kill -9`. Returns the pid
+        killed; the kill is recorded in :attr:`kills` (with ``by`` and ``context``)."""
+        with self._lock:
+            if not self.running:
+                raise ProcessError(
+                    f"{self.name} is not running (last exit code {self.returncode}); "
+                    "start() or restart() it first."
+                )
+            assert self._popen is not None
+            pid = self._popen.pid
+            _signal_group(pid, signal.SIGKILL)
+            self._popen.wait()
+            self.kills.append(Kill(pid, datetime.now(timezone.utc), by, dict(context or {})))
+            return pid
+
+    def kills_since(self, moment: datetime) -> list[Kill]:
+        """The kills sent at or after ``moment`` (UTC), oldest first."""
+        return [k for k in self.kills if k.at >= moment]
+
+    def first_start_after(self, moment: datetime) -> datetime | None:
+        """When the handle next started a process after ``moment`` (e.g. a kill)."""
+        return next((t for t in self.started if t > moment), None)
+
+    def ensure_running(self, timeout: float = 30.0) -> bool:
+        """Start the process unless it runs already; True if this call started it."""
+        with self._lock:
+            if self.running:
+                return False
+            self._start(timeout)
+            return True
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask politely (SIGTERM to the group), then SIGKILL. Safe to call twice."""
+        with self._lock:
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
         if self._popen is None:
             return
         if self._popen.poll() is None:
@@ -159,8 +208,9 @@ class ManagedProcess:
 
     def restart(self, timeout: float = 30.0) -> ManagedProcess:
         """Stop if running, then start a new incarnation (a new pid)."""
-        self.stop()
-        return self.start(timeout=timeout)
+        with self._lock:
+            self._stop(10.0)
+            return self._start(timeout)
 
     # Log ----------------------------------------------------------------------
     def log(self) -> str:

@@ -1,0 +1,92 @@
+"""Notebook 05 with a person at the keyboard: the live view's Kill worker / Restart
+worker buttons are clicked (ipywidgets ``Button.click()``, in the notebook's own
+kernel) at moments the notebook does not choose, and every later cell -- the
+proofs and the check -- still passes, and nothing is left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ci.run_notebooks import NOTEBOOKS, run_notebook
+from tests.test_notebooks import RUN_TAG_ENV, processes_tagged
+
+NOTEBOOK = NOTEBOOKS / "05_kill_the_worker.ipynb"
+
+#: Pressed while the first tool runs, before the notebook's own kill cell: the
+#: notebook must use that kill, and the restart the person made.
+KILL_AND_RESTART_EARLY = """
+await proof.wait_for_tool_in_flight(handle, after_model_calls=1, timeout=60)
+view.buttons["kill"].click()
+await wait_until(lambda: worker.kills, timeout=30, what="the Kill button's kill")
+await asyncio.sleep(0.5)
+view.buttons["restart"].click()
+await wait_until(lambda: worker.running, timeout=60, what="the Restart button's worker")
+"""
+
+#: Pressed again while the notebook restarts the worker and waits for the result.
+KILL_DURING_THE_FINISH = """
+asyncio.get_running_loop().call_later(2.0, view.buttons["kill"].click)
+"""
+
+#: After the clean-up cell: nothing may start again, and the view says so.
+PRESS_AFTER_CLEANUP = """
+view.buttons["restart"].click()
+view.buttons["kill"].click()
+await asyncio.sleep(2)
+assert not worker.running, "a button started a worker after the clean-up"
+assert all(b.disabled for b in view.buttons.values())
+assert "not running" in view.html()
+"""
+
+
+def _index(nb, needle: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and needle in c.source)
+
+
+def _with_presses(tmp: Path, presses: list[tuple[str, str, str]]) -> Path:
+    """A copy of notebook 05 (in its own folder, so relative paths hold) with
+    cells inserted before or after the cell containing a needle."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    helper = nbformat.v4.new_code_cell("import asyncio\n\nfrom recipes.tutorial.notebook import wait_until")
+    nb.cells.insert(_index(nb, "view.show()") + 1, helper)
+    for where, needle, code in presses:
+        at = _index(nb, needle) + (1 if where == "after" else 0)
+        nb.cells.insert(at, nbformat.v4.new_code_cell(code.strip()))
+    path = tmp / NOTEBOOK.name
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize(
+    ("presses", "printed"),
+    [
+        ([("after", "from recipes.tutorial.notebook import wait_until", KILL_AND_RESTART_EARLY)],
+         "SIGKILLed by you, with the button"),
+        ([("before", "proof.finish_run(", KILL_DURING_THE_FINISH), ("after", "view.stop()", PRESS_AFTER_CLEANUP)],
+         "the worker was killed again; starting it"),
+    ],
+    ids=["kill-and-restart-before-the-kill-cell", "kill-during-the-finish-then-press-after-cleanup"],
+)
+def test_notebook_05_holds_whatever_a_person_clicks(presses, printed, temporal_server, tmp_path, monkeypatch):
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(RUN_TAG_ENV, tag)
+    monkeypatch.setenv("LIVE_VIEW", "widget")  # what JupyterLab gets: buttons, not text
+    monkeypatch.setenv("AGENT_MODEL_BACKEND", "offline")
+    executed = run_notebook(_with_presses(tmp_path, presses), output_dir=tmp_path / "executed")
+    outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(executed, as_version=4).cells])
+    assert "Lesson checked" in outputs and printed in outputs
+    deadline = time.monotonic() + 5
+    while (left := processes_tagged(tag)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running: {sorted(left)}"
