@@ -19,6 +19,7 @@ from recipes.tutorial.history import Step
 from recipes.core.ledger import Ledger
 from recipes.tutorial.live_view import LiveRunView, Snapshot, choose_mode, render_text, timeline_rows
 from recipes.tutorial.offline_model import OfflineModelProvider
+from recipes.tutorial.notebook import wait_until
 from recipes.tutorial.processes import ManagedProcess
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -81,13 +82,37 @@ class _FakeHandle:
 
 
 def test_widget_buttons_report_a_worker_that_is_not_running():
-    worker = ManagedProcess("never-started", ["true"])
-    view = LiveRunView(_FakeHandle(), worker=worker, mode="widget")
-    view._build_widgets()
-    view._on_kill()  # the Kill button on a worker that is not running
-    assert "is not running" in view._message
-    assert view._widgets["kill"].disabled  # nothing to kill
-    assert "wf-fake" in view._widgets["view"].value
+    async def press():
+        worker = ManagedProcess("never-started", ["true"])
+        view = LiveRunView(_FakeHandle(), worker=worker, mode="widget")
+        view._build_widgets()
+        view.buttons["kill"].click()  # the Kill button on a worker that is not running
+        await wait_until(lambda: view._message, timeout=10, what="the button's answer")
+        return view, worker
+
+    view, worker = asyncio.run(press())
+    assert "is not running" in view._message and not worker.kills
+    assert view.buttons["kill"].disabled  # nothing to kill
+    assert "wf-fake" in view.html()
+
+
+def test_the_buttons_do_nothing_once_the_view_is_stopped(tmp_path):
+    async def press():
+        worker = ManagedProcess("sleeper", ["sleep", "30"], log_path=tmp_path / "sleeper.log")
+        view = LiveRunView(_FakeHandle(), worker=worker, mode="widget")
+        view._build_widgets()
+        view.stop()  # the clean-up cell
+        view.buttons["restart"].click()  # click() runs the handler even on a disabled button
+        await asyncio.sleep(0.5)
+        return view, worker
+
+    view, worker = asyncio.run(press())
+    try:
+        assert not worker.running and worker.pids == []
+        assert view.buttons["kill"].disabled and view.buttons["restart"].disabled
+        assert "not running" in view.html()
+    finally:
+        worker.stop()
 
 
 # --------------------------------------------------------------------------- against the server
@@ -123,7 +148,7 @@ def test_refresh_loop_ends_when_the_run_completes(temporal_server, tmp_path, mon
 def test_refresh_loop_ends_when_the_run_is_terminated(temporal_server, tmp_path):
     async def scenario():
         handle, view = await _run_view_until_done(temporal_server.address, tmp_path, with_worker=False)
-        await asyncio.sleep(0.3)  # a couple of refreshes of a run nobody works on
+        await wait_until(lambda: view.refreshes >= 2, timeout=30, what="two refreshes of a run nobody works on")
         assert view.running and view.snapshot.status == "RUNNING"
         await handle.terminate("test over")
         return await view.wait(timeout=30), view
