@@ -1,0 +1,296 @@
+"""``WeatherService``: start the stand-in as a child process (or attach to a running one)
+and drive its control protocol from a notebook or a test."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from recipes.tutorial.nws_service.server import CONTROL_PREFIX
+
+_RUNNING: set[WeatherService] = set()
+_RUNNING_LOCK = threading.Lock()
+_ATEXIT_REGISTERED = False
+
+
+@functools.lru_cache(maxsize=None)
+def _opener() -> urllib.request.OpenerDirector:
+    # Never route control calls to loopback through an HTTP(S)_PROXY from the environment.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _stop_all_at_exit() -> None:
+    with _RUNNING_LOCK:
+        services = list(_RUNNING)
+    for svc in services:
+        try:
+            svc.stop()
+        except Exception:  # noqa: BLE001 - best effort at interpreter exit
+            pass
+
+
+class WeatherService:
+    """Handle on a local weather service: start/stop the subprocess and drive its control API.
+
+    Use :meth:`start` to launch one (it is then stopped by :meth:`stop`, by the
+    ``with`` block, or at interpreter exit) or :meth:`attach` to drive one that is
+    already running (``stop()`` then leaves it alone).
+    """
+
+    def __init__(self, url: str, *, process: subprocess.Popen[str] | None = None, timeout: float = 10.0) -> None:
+        self._url = url.rstrip("/")
+        self._proc = process
+        self._timeout = timeout
+        self._owned = process is not None
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- lifecycle
+    @classmethod
+    def start(
+        cls,
+        port: int = 0,
+        *,
+        log_path: str | os.PathLike[str] | None = None,
+        startup_timeout: float = 15.0,
+    ) -> WeatherService:
+        """Start ``python -m recipes.tutorial.nws_service`` in its own process group.
+
+        Args:
+            port: Port to bind on 127.0.0.1; 0 picks a free one (see ``.url``).
+            log_path: Append the service's stderr (access log) to this file;
+                by default it is discarded.
+            startup_timeout: Seconds to wait for the URL line and a healthy answer.
+        """
+        repo_root = Path(__file__).resolve().parents[2]  # the directory holding recipes/
+        env = os.environ.copy()
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        cmd = [sys.executable, "-m", "recipes.tutorial.nws_service", "--port", str(port)]
+        cmd += ["--exit-with-parent", str(os.getpid())]
+        if log_path is None:
+            cmd.append("--quiet")
+        kwargs: dict[str, Any] = {}
+        if os.name == "posix":
+            kwargs["start_new_session"] = True  # own session => own process group (pgid == pid)
+        else:
+            kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+        log_file = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
+                cmd,
+                cwd=str(repo_root),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log_file if log_file is not None else subprocess.DEVNULL,
+                text=True,
+                **kwargs,
+            )
+        finally:
+            if log_file is not None:
+                log_file.close()  # the child has its own copy
+
+        svc = cls("http://invalid", process=proc)
+        try:
+            line = _read_first_line(proc, startup_timeout)
+            if not line.startswith("http://"):
+                code = proc.poll()
+                raise RuntimeError(
+                    f"weather service failed to start (exit code {code}): {line or 'no output'}"
+                    + (f"; see {log_path}" if log_path else "")
+                )
+            svc._url = line.rstrip("/")
+            svc._wait_healthy(startup_timeout)
+        except BaseException:
+            svc.stop()
+            raise
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+        global _ATEXIT_REGISTERED
+        with _RUNNING_LOCK:
+            _RUNNING.add(svc)
+            if not _ATEXIT_REGISTERED:
+                atexit.register(_stop_all_at_exit)
+                _ATEXIT_REGISTERED = True
+        return svc
+
+    @classmethod
+    def attach(cls, url: str | None = None, *, timeout: float = 5.0) -> WeatherService:
+        """Drive an already running local service (default: ``$NWS_API_URL``). Never stops it."""
+        from recipes.tools.weather_alerts import api_base_url
+
+        svc = cls(url or api_base_url())
+        svc._wait_healthy(timeout)
+        return svc
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"weather service exited with code {self._proc.returncode}")
+            try:
+                if self.health().get("status") == "ok":
+                    return
+            except (OSError, ValueError, RuntimeError) as e:
+                last = e
+            time.sleep(0.05)
+        raise RuntimeError(f"no local weather service answering at {self._url}/_control/health: {last}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the subprocess (SIGTERM to its process group, then SIGKILL). Idempotent.
+
+        A no-op for services obtained with :meth:`attach`.
+        """
+        with self._lock:
+            proc, self._proc = self._proc, None
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
+        if proc is None:
+            return
+        if proc.poll() is None:  # not reaped yet => pid/pgid still belong to our child
+            _signal_group(proc, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
+                proc.wait(timeout)
+        if proc.stdout is not None and not proc.stdout.closed:
+            proc.stdout.close()
+
+    def __enter__(self) -> WeatherService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        how = f"pid={self._proc.pid}" if self._proc is not None else ("stopped" if self._owned else "attached")
+        return f"WeatherService(url={self._url!r}, {how})"
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8787`` -- what ``NWS_API_URL`` should be set to."""
+        return self._url
+
+    @property
+    def pid(self) -> int | None:
+        """The subprocess pid (also its process group id), or None if attached/stopped."""
+        return self._proc.pid if self._proc is not None else None
+
+    def is_running(self) -> bool:
+        """Whether the service answers its health check."""
+        try:
+            return self.health().get("status") == "ok"
+        except (OSError, ValueError, RuntimeError):
+            return False
+
+    def export_env(self) -> str:
+        """Set ``os.environ["NWS_API_URL"]`` to this service (for in-process workers); returns the URL."""
+        from recipes.tools.weather_alerts import ENV_API_URL
+
+        os.environ[ENV_API_URL] = self._url
+        return self._url
+
+    # ---------------------------------------------------------------- control API
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "health")
+
+    def state(self) -> dict[str, Any]:
+        """Pending faults, global latency and request count."""
+        return self._call("GET", "state")
+
+    def fail_next(self, n: int = 1, status: int = 503, *, retry_after_s: int | None = None) -> None:
+        """Answer the next ``n`` /alerts requests with ``status`` (optionally with ``Retry-After``)."""
+        self._call("POST", "fail", {"count": n, "status": status, "retry_after_s": retry_after_s})
+
+    def rate_limit_next(self, n: int = 1, retry_after_s: int = 1) -> None:
+        """Answer the next ``n`` /alerts requests with 429 and ``Retry-After: retry_after_s``."""
+        self._call("POST", "rate_limit", {"count": n, "retry_after_s": retry_after_s})
+
+    def slow_next(self, n: int, seconds: float) -> None:
+        """Delay the next ``n`` /alerts requests by ``seconds``, then answer normally."""
+        self._call("POST", "slow", {"count": n, "seconds": seconds})
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay *every* request by ``seconds`` until changed (0 turns it off)."""
+        self._call("POST", "latency", {"seconds": seconds})
+
+    def garbage_next(self, n: int = 1) -> None:
+        """Answer the next ``n`` /alerts requests with 200 and an HTML page instead of JSON."""
+        self._call("POST", "garbage", {"count": n})
+
+    def reset(self, *, clear_log: bool = True) -> None:
+        """Drop pending faults and latency; also empty the request log unless ``clear_log=False``."""
+        self._call("POST", "reset", {"clear_log": clear_log})
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log: one dict per API request that really arrived (oldest first)."""
+        return self._call("GET", "requests")["requests"]
+
+    def request_count(self, area: str | None = None) -> int:
+        """How many API requests arrived (optionally only those for ``area``)."""
+        return sum(1 for r in self.requests() if area is None or r.get("area") == area)
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def _call(self, method: str, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self._url}{CONTROL_PREFIX}{name}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with _opener().open(req, timeout=self._timeout) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode("utf-8", "replace")
+            try:
+                detail = json.loads(detail).get("detail", detail)
+            except ValueError:
+                pass
+            raise RuntimeError(f"{method} {CONTROL_PREFIX}{name} -> HTTP {e.code}: {detail}") from None
+
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, sig)
+        elif sig == signal.SIGTERM:
+            proc.terminate()
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Read the child's first stdout line without blocking forever (portable: a thread, not select)."""
+    assert proc.stdout is not None
+    q: queue.Queue[str] = queue.Queue(maxsize=1)
+    stdout = proc.stdout
+    threading.Thread(target=lambda: q.put(stdout.readline()), daemon=True).start()
+    try:
+        return q.get(timeout=timeout).strip()
+    except queue.Empty:
+        raise RuntimeError(f"weather service printed no URL within {timeout:g}s") from None
