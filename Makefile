@@ -5,17 +5,33 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+JUPYTER_PORT ?= 8888
+# JupyterLab's login token: yours if JUPYTER_TOKEN is set, else a fresh one per `make lab`.
+ifndef JUPYTER_TOKEN
+JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+endif
 
-.PHONY: install lab server test notebooks bench clear-outputs stop status clean
+.PHONY: install lab server test unit notebooks bench clear-outputs stop status clean distclean
 
-install: $(INSTALLED)
+# With PYTHON=... on the command line, a .venv made by another Python is rebuilt
+# (say so, rather than silently keep the old one).
+install:
+ifeq ($(origin PYTHON),command line)
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.version_info[:2])')" != "$$($(PYTHON) -c 'import sys; print(sys.version_info[:2])')" ]; then \
+		echo "$(VENV) was made with $$($(PY) --version); rebuilding it with $$($(PYTHON) --version)."; \
+		rm -rf $(VENV); \
+	fi
+endif
+	@$(MAKE) --no-print-directory $(INSTALLED)
 
 $(INSTALLED): requirements.txt pyproject.toml
+	@echo "Installing the tutorial's packages into $(VENV) (the first time takes about 2 minutes) ..."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+	@echo "Installed: $$($(PY) --version), packages from requirements.txt."
 
 # Start (or reuse) the local Temporal dev server: gRPC on TEMPORAL_ADDRESS
 # (default localhost:7233), Web UI on http://localhost:8233, history in .temporal/.
@@ -28,12 +44,20 @@ status: install
 # JupyterLab on notebooks/ (Ctrl-C stops it); the server keeps running until `make stop`.
 # Jupyter refuses to run as root (containers, CI) unless told it is on purpose.
 lab: server
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	@$(PY) -m recipes.tutorial.temporal_server status | grep "Web UI" || true
+	@echo "JupyterLab: http://localhost:$(JUPYTER_PORT)/lab?token=$(JUPYTER_TOKEN)"
+	JUPYTER_TOKEN=$(JUPYTER_TOKEN) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+		--port=$(JUPYTER_PORT) --ServerApp.port_retries=0 $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Unit tests plus every notebook executed by papermill. The test session starts
-# a dev server if none answers and stops the one it started.
+# Unit and integration tests plus every notebook executed by papermill -- with the
+# offline model and against the OpenAI wire-format double on both API paths. The
+# test session starts a dev server if none answers and stops the one it started.
 test: install
-	$(PY) -m pytest --durations=12
+	$(PY) -m pytest --durations=15
+
+# The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
+unit: install
+	$(PY) -m pytest -m "not notebook and not integration" --durations=5
 
 # Only the notebooks, executed copies in build/notebooks/.
 notebooks: server
@@ -53,3 +77,7 @@ stop:
 
 clean: stop
 	rm -rf build .pytest_cache
+
+# Everything `make` made, the virtual environment included (the server's history in .temporal/ stays).
+distclean: clean
+	rm -rf $(VENV)

@@ -5,6 +5,7 @@ bad input to the process handle; workers that never outlive their parent."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -164,7 +165,9 @@ def test_a_permanent_tool_error_reaches_the_model_and_the_run_completes(rig):
     assert tool.status == "failed" and tool.attempts == 1 and tool.non_retryable
     assert tool.failure_type == "InvalidState"
     assert model_and_tool_sequence(history) == ["model", "tool:get_weather_alerts", "model"]
-    assert "Tool get_weather_alerts failed" in answer and "not a US state code" in answer and "InvalidState" in answer
+    final_input = json.dumps([s for s in activity_steps(history) if s.is_model_call][-1].arguments)
+    assert "Tool get_weather_alerts failed" in final_input and "InvalidState" in final_input  # what the model read
+    assert "not a US state code" in answer
     assert rig["weather"].request_count() == 0, "validated before any HTTP request"
 
 

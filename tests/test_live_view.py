@@ -119,7 +119,7 @@ def test_the_buttons_do_nothing_once_the_view_is_stopped(tmp_path):
 
 
 async def _run_view_until_done(address: str, tmp_path, *, with_worker: bool, **view_kwargs):
-    plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=OfflineModelProvider(ledger=Ledger(tmp_path / "l.jsonl")))
+    plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=OfflineModelProvider())
     client = await Client.connect(address, plugins=[plugin])
     queue = f"test-live-view-{uuid.uuid4().hex[:8]}"
     handle = await start_briefing(client, ["Texas", "Florida"], task_queue=queue)

@@ -23,7 +23,7 @@ from recipes.tutorial.offline_model import OfflineModelProvider
 
 def plugin(latency_s: float = 0.0) -> OpenAIAgentsPlugin:
     return OpenAIAgentsPlugin(
-        model_provider=OfflineModelProvider(latency_s=latency_s, ledger=False),
+        model_provider=OfflineModelProvider(latency_s=latency_s),
         model_params=ModelActivityParameters(start_to_close_timeout=timedelta(seconds=30)),
     )
 

@@ -47,7 +47,7 @@ def environment(tmp_path_factory):
 
 def plugin() -> OpenAIAgentsPlugin:
     return OpenAIAgentsPlugin(
-        model_provider=OfflineModelProvider(ledger=False),
+        model_provider=OfflineModelProvider(),
         model_params=ModelActivityParameters(start_to_close_timeout=timedelta(seconds=30)),
     )
 

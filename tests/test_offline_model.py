@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,8 @@ from agents.models.interface import ModelTracing  # noqa: E402
 from agents.usage import Usage  # noqa: E402
 
 from recipes.tutorial import offline_model as om  # noqa: E402
-from recipes.core.ledger import Ledger, estimate_cost, summarize  # noqa: E402
+from recipes.core.ledger import Ledger, summarize  # noqa: E402
+from recipes.core.models import choose_model  # noqa: E402
 from recipes.tutorial.offline_model import (  # noqa: E402
     DISCLAIMER,
     OFFLINE_MODEL_NAME,
@@ -49,7 +49,7 @@ from recipes.tutorial.offline_model import (  # noqa: E402
 def ledger_path(tmp_path, monkeypatch):
     """Every test writes to its own ledger file, never the repo's build/ dir."""
     path = tmp_path / "model_calls.jsonl"
-    monkeypatch.setenv("OFFLINE_MODEL_LEDGER", str(path))
+    monkeypatch.setenv("AGENT_MODEL_LEDGER", str(path))
     monkeypatch.delenv("OFFLINE_MODEL_LATENCY", raising=False)
     return path
 
@@ -282,11 +282,15 @@ def test_pydantic_parameters_with_refs_optionals_and_emails():
         "room": "suite",
         "email": "ada@example.com",
     }
-    # Nothing to go on: still valid, with defaults and a count-like 1.
-    d = decide(None, "book a hotel", tools=[book_hotel])
+    # Only the required names given: still valid, with defaults and a count-like 1.
+    d = decide(None, 'Book a hotel for "Ada Lovelace" in Austin, Texas', tools=[book_hotel])
     [(_, args)] = calls_of(d)
     validate(args, schema)
     assert args["nights"] == 1 and args["room"] == "double" and args["email"] is None
+    # Nothing to go on: no call with invented names, a question instead.
+    d = decide(None, "book a hotel", tools=[book_hotel])
+    assert d.kind == "final_text" and d.calls == ()
+    assert d.text == "What guest name, city and US state (its name or two-letter code) should I use to book the hotel?"
 
 
 def test_city_and_topic_inference_and_several_cities():
@@ -318,10 +322,12 @@ def test_city_and_topic_inference_and_several_cities():
 def test_tool_choice_none_and_forced_tool():
     d = decide(None, "Any alerts in CA?", tools=WEATHER_TOOLS, model_settings=ModelSettings(tool_choice="none"))
     assert d.kind == "final_text"
-    d = decide(
-        None, "Any alerts in CA?", tools=WEATHER_TOOLS, model_settings=ModelSettings(tool_choice="get_forecast")
-    )
-    assert [c.name for c in d.calls] == ["get_forecast"]
+    forced = ModelSettings(tool_choice="get_forecast")
+    d = decide(None, "Any alerts near 37.7, -122.4?", tools=WEATHER_TOOLS, model_settings=forced)
+    assert calls_of(d) == [("get_forecast", {"latitude": 37.7, "longitude": -122.4})]
+    # Forced, but the request has no coordinates: asked for, not invented.
+    d = decide(None, "Any alerts in CA?", tools=WEATHER_TOOLS, model_settings=forced)
+    assert d.calls == () and d.text == "What latitude and longitude should I use to get the forecast?"
 
 
 # ---------------------------------------------------------------------------
@@ -390,9 +396,9 @@ def test_a_new_user_message_starts_a_new_plan():
         ("No active alerts for this state.", '"No active alerts for this state."'),
         (
             "An error occurred while running the tool. Please try again. Error: upstream 503 from api.weather.gov",
-            "the tool reported an error: upstream 503 from api.weather.gov",
+            "I could not get the alerts: upstream 503 from api.weather.gov.",
         ),
-        ({"error": "state not found: ZZ"}, "the tool reported an error: state not found: ZZ"),
+        ({"error": "state not found: ZZ"}, "I could not get the alerts: state not found: ZZ."),
         # A tool returning a dict reaches the model as str(dict), i.e. a Python literal.
         (str({"temperature": 71, "shortForecast": "Sunny"}), "shortForecast"),
     ],
@@ -423,6 +429,163 @@ def test_pydantic_input_items_are_understood():
     ]
     d = decide(None, items, tools=WEATHER_TOOLS)
     assert d.kind == "final_text" and "Red Flag Warning" in d.text
+
+
+# ---------------------------------------------------------------------------
+# Asking instead of inventing; answers worded for the user
+# ---------------------------------------------------------------------------
+
+STATE_QUESTION = "Which US state do you mean? Give its name or two-letter code."
+ZZ_ERROR = (
+    "Tool get_weather_alerts failed: 'ZZ' is not a US state code; use a two-letter code such as CA or TX. "
+    "(InvalidState; not retried: retrying cannot help). Check the arguments or tell the user."
+)
+
+
+def _notebook_weather_tools():
+    """The weather agent's own tools (notebooks 01-03, 06): get_weather_alerts and explain_severity."""
+    from recipes.weather.workflows import build_agent
+
+    return build_agent().tools
+
+
+@pytest.mark.parametrize("request_text", ["alerts in Paris", "Any weather alerts in ZZ", "alerts for Narnia"])
+def test_a_request_naming_no_state_asks_for_one(request_text):
+    for tools in (WEATHER_TOOLS, _notebook_weather_tools()):
+        d = decide("You are a weather assistant.", request_text, tools=tools)
+        assert d.kind == "final_text" and d.calls == (), (request_text, d)
+        assert d.text == STATE_QUESTION
+    # With the SDK's Runner: the tool never runs, the user gets the question.
+    ran: list[str] = []
+    result = run(Runner.run(_weather_agent(ran), request_text, run_config=RunConfig(model_provider=OfflineModelProvider())))
+    assert ran == [] and result.final_output == STATE_QUESTION
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Any weather alerts for state code 'ZZ'?",  # notebook 03
+        'Any weather alerts for state "ZZ"?',  # notebook 06
+        'Weather alerts for "ZZ"',  # notebook 08's branch agent
+        "Any weather alerts for state code ZZ",
+    ],
+)
+def test_a_state_code_the_user_gives_is_passed_as_given(request_text):
+    d = decide("You are a weather assistant.", request_text, tools=_notebook_weather_tools())
+    assert calls_of(d) == [("get_weather_alerts", {"state": "ZZ"})]
+
+
+def test_a_missing_free_text_or_number_is_asked_for_not_invented():
+    search = {
+        "name": "search_docs",
+        "description": "Search the documentation.",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "Text to search for."}},
+            "required": ["query"],
+        },
+    }
+    d = decide(None, "Search the docs", tools=[search])
+    assert d.calls == () and d.text == "What query should I use to search the docs?"
+    assert calls_of(decide(None, "Search the docs for retries", tools=[search])) == [
+        ("search_docs", {"query": "Search the docs for retries"})
+    ]
+    d = decide(None, "What is the forecast for Paris?", tools=WEATHER_TOOLS)
+    assert d.calls == () and d.text == "What latitude and longitude should I use to get the forecast?"
+    # One tool has its value, the other not: call the one, then answer and ask for the rest.
+    items = [user("Weather alerts in CA and the forecast for Paris")]
+    d = decide(None, items, tools=WEATHER_TOOLS)
+    assert calls_of(d) == [("get_alerts", {"state": "CA"})]
+    items += [call_item("get_alerts", {"state": "CA"}, "c1"), output_item("c1", ALERTS_JSON)]
+    d = decide(None, items, tools=WEATHER_TOOLS)
+    assert d.kind == "final_text" and "Red Flag Warning" in d.text
+    assert d.text.endswith("\nWhat latitude and longitude should I use to get the forecast?")
+
+
+def test_tool_errors_are_worded_for_the_user():
+    from temporalio.exceptions import ApplicationError
+
+    from recipes.core.tool_errors import tool_error_text
+
+    expected = "I could not get the weather alerts: 'ZZ' is not a US state code; use a two-letter code such as CA or TX."
+    live = tool_error_text(
+        "get_weather_alerts",
+        ApplicationError("'ZZ' is not a US state code; use a two-letter code such as CA or TX.", type="InvalidState"),
+    )
+    tools = _notebook_weather_tools()
+    for error in (ZZ_ERROR, live):
+        items = [
+            user("Any weather alerts for state code 'ZZ'?"),
+            call_item("get_weather_alerts", {"state": "ZZ"}, "c1"),
+            output_item("c1", error),
+        ]
+        d = decide("You are a weather assistant.", items, tools=tools)
+        assert d.kind == "final_text" and d.text == expected, error
+    # Among other results: which call failed, and why.
+    items = [
+        user("Alerts for CA and ZZ"),
+        call_item("get_alerts", {"state": "CA"}, "c1"),
+        output_item("c1", ALERTS_JSON),
+        call_item("get_alerts", {"state": "ZZ"}, "c2"),
+        output_item("c2", ZZ_ERROR.replace("get_weather_alerts", "get_alerts")),
+    ]
+    text = decide(None, items, tools=WEATHER_TOOLS).text
+    assert text.startswith('Results:\n- get_alerts(state="CA"): 2 alerts: Red Flag Warning')
+    assert text.endswith(
+        "\nI could not get the alerts (state=\"ZZ\"): 'ZZ' is not a US state code; use a two-letter code such as CA or TX."
+    )
+    for model_facing in ("Check the arguments", "tell the user", "InvalidState", "not retried", "Please try again"):
+        assert model_facing not in text
+
+
+def _cut_words(text: str) -> list[str]:
+    """The word before each "…" in ``text``."""
+    import re
+
+    return re.findall(r"([\w'-]+)\W?…", text)
+
+
+def test_shortened_text_ends_after_a_whole_word():
+    counties = "; ".join(["Adams", "Alcorn", "Amite", "Attala", "Benton", "Bolivar", "Calhoun", "Carroll"] * 4)
+    words = set(counties.replace(";", "").split()) | {"Advisory", "Flood", "for", "the", "of"}
+    rows = {
+        "features": [
+            {"properties": {"event": "Flood Advisory " + "for the " * 12, "areaDesc": counties, "severity": "Minor"}},
+            {"properties": {"event": "Flood Advisory", "areaDesc": counties, "description": counties}},
+        ]
+    }
+    long_text = "Flood Advisory for " + "; ".join([counties] * 3)
+    cases = [
+        ("Alerts for CA", {"state": "CA"}, rows),
+        ("Alerts for CA", {"state": "CA"}, long_text),  # a plain string result
+        (f'Alerts for "{counties}"', {"state": counties}, ALERTS_JSON),  # a long argument
+    ]
+    for request_text, args, output in cases:
+        items = [user(request_text), call_item("get_alerts", args, "c1"), output_item("c1", output)]
+        text = decide(None, items, tools=WEATHER_TOOLS).text
+        cut = _cut_words(text)
+        assert cut and all(w in words for w in cut), (cut, text)
+    # A hard maxLength in an output schema: whole words too, and within the limit.
+    def summary(max_length=None):
+        prop = {"type": "string"} | ({"maxLength": max_length} if max_length else {})
+        schema = {"type": "object", "properties": {"summary": prop}, "required": ["summary"]}
+        items = [user("Alerts for CA"), call_item("get_alerts", {"state": "CA"}, "c1"), output_item("c1", long_text)]
+        return json.loads(decide(None, items, tools=WEATHER_TOOLS, output_schema=schema).text)["summary"]
+
+    full, short = summary(), summary(50)
+    assert len(short) <= 50 and short.endswith("…")
+    assert full.startswith(short[:-1]) and full[len(short) - 1] == " ", (short, full)
+
+
+@pytest.mark.parametrize("request_text", ["", "   \n\t "])
+def test_an_empty_request_makes_no_call(request_text):
+    for settings in (None, ModelSettings(tool_choice="required"), ModelSettings(tool_choice="get_alerts")):
+        d = decide(None, request_text, tools=WEATHER_TOOLS, handoffs=[WEATHER_HANDOFF], model_settings=settings)
+        assert d.kind == "final_text" and d.calls == ()
+        assert d.text == "Your message is empty: what would you like to ask?"
+    ran: list[str] = []
+    result = run(Runner.run(_weather_agent(ran), request_text, run_config=RunConfig(model_provider=OfflineModelProvider())))
+    assert ran == [] and result.final_output == "Your message is empty: what would you like to ask?"
 
 
 # ---------------------------------------------------------------------------
@@ -583,22 +746,22 @@ def test_same_input_same_output_across_fresh_instances():
         [user("Alerts for CA"), call_item("get_alerts", {"state": "CA"}, "c1"), output_item("c1", ALERTS_JSON)],
     ]
     for inp in inputs:
-        first = _call_model(OfflineModel(ledger=False), inp, tools=_sdk_tools())
+        first = _call_model(OfflineModel(), inp, tools=_sdk_tools())
         # Other calls in between must not change anything (no counters, no queues).
-        other = OfflineModel(ledger=False)
+        other = OfflineModel()
         _call_model(other, [user("forecast for 1, 2")], tools=_sdk_tools())
         second = _call_model(other, inp, tools=_sdk_tools())
         assert [i.model_dump() for i in first.output] == [i.model_dump() for i in second.output]
         assert first.response_id == second.response_id
         assert first.usage == second.usage
     # Tool call ids are non-empty and distinct within a turn.
-    resp = _call_model(OfflineModel(ledger=False), inputs[0], tools=_sdk_tools())
+    resp = _call_model(OfflineModel(), inputs[0], tools=_sdk_tools())
     ids = [i.call_id for i in resp.output]
     assert len(ids) == 2 and all(ids) and len(set(ids)) == 2
 
 
 def test_usage_is_an_estimate_of_four_chars_per_token():
-    resp = _call_model(OfflineModel(ledger=False), [user("Alerts for CA")], tools=_sdk_tools())
+    resp = _call_model(OfflineModel(), [user("Alerts for CA")], tools=_sdk_tools())
     u = resp.usage
     assert isinstance(u, Usage)
     assert u.requests == 1
@@ -610,16 +773,16 @@ def test_usage_is_an_estimate_of_four_chars_per_token():
 
 def test_simulated_latency(monkeypatch):
     monkeypatch.setenv("OFFLINE_MODEL_LATENCY", "0.2")
-    model = OfflineModel(ledger=False)
+    model = OfflineModel()
     assert model.latency_s == 0.2
     t0 = time.perf_counter()
     _call_model(model, [user("hello")])
     assert time.perf_counter() - t0 >= 0.19
-    assert OfflineModel(latency_s=0, ledger=False).latency_s == 0
+    assert OfflineModel(latency_s=0).latency_s == 0
 
     async def cancelled():
         task = asyncio.ensure_future(
-            OfflineModel(latency_s=30, ledger=False).get_response(
+            OfflineModel(latency_s=30).get_response(
                 None, "hi", ModelSettings(), [], None, [], ModelTracing.DISABLED,
                 previous_response_id=None, conversation_id=None, prompt=None,
             )
@@ -687,11 +850,16 @@ def _weather_agent(ran: list):
     )
 
 
+def metered():
+    """The offline model as the notebooks get it: through the switch, so the meter writes the ledger."""
+    return choose_model("offline").provider()
+
+
 def test_runner_calls_the_real_tool_and_answers_with_its_result(ledger_path):
     ran: list[str] = []
     agent = _weather_agent(ran)
     result = run(
-        Runner.run(agent, "Any weather alerts in California?", run_config=RunConfig(model_provider=OfflineModelProvider()))
+        Runner.run(agent, "Any weather alerts in California?", run_config=RunConfig(model_provider=metered()))
     )
     assert ran == ["CA"]
     assert "Dust Storm Warning CA-42" in result.final_output
@@ -741,7 +909,7 @@ def test_runner_output_type():
 def test_run_streamed_gives_the_same_final_output(ledger_path):
     ran: list[str] = []
     agent = _weather_agent(ran)
-    config = RunConfig(model_provider=OfflineModelProvider())
+    config = RunConfig(model_provider=metered())
     plain = run(Runner.run(agent, "Alerts for CA and NY", run_config=config))
 
     async def streamed():
@@ -781,7 +949,7 @@ def test_temporal_model_activity_rebuilt_tools_and_ledger_fields(ledger_path):
     )
     from temporalio.testing import ActivityEnvironment
 
-    activity = ModelActivity(OfflineModelProvider())
+    activity = ModelActivity(metered())
     tools = [FunctionToolInput(name=t["name"], description=t["description"], params_json_schema=t["parameters"]) for t in WEATHER_TOOLS]
     handoffs = [
         HandoffInput(
@@ -829,109 +997,3 @@ def test_temporal_model_activity_rebuilt_tools_and_ledger_fields(ledger_path):
         assert e["activity_id"] == info.activity_id and e["attempt"] == info.attempt
     assert Ledger(ledger_path).entries(workflow_id=info.workflow_id) == entries
     assert Ledger(ledger_path).entries(workflow_id="some-other-workflow") == []
-
-
-# ---------------------------------------------------------------------------
-# Ledger
-# ---------------------------------------------------------------------------
-
-
-def test_ledger_missing_file_mark_clear_and_filters(tmp_path):
-    ledger = Ledger(tmp_path / "nested" / "calls.jsonl")
-    assert ledger.entries() == [] and ledger.mark() == 0
-    ledger.clear()  # no error on a missing file
-    ledger.append({"kind": "tool_calls", "fingerprint": "aaa", "input_tokens": 100, "output_tokens": 10})
-    mark = ledger.mark()
-    ledger.append({"kind": "final_text", "fingerprint": "aaa", "input_tokens": 200, "output_tokens": 20, "workflow_id": "w1"})
-    ledger.append({"kind": "final_text", "fingerprint": "bbb", "input_tokens": 300, "output_tokens": 30})
-    assert len(ledger.entries()) == 3
-    after = ledger.entries(since=mark)
-    assert [e["fingerprint"] for e in after] == ["aaa", "bbb"]
-    assert [e["input_tokens"] for e in ledger.entries(workflow_id="w1")] == [200]
-    assert all("ts" in e and e["pid"] == os.getpid() for e in after)
-
-    s = summarize(ledger.entries())
-    assert s["calls"] == 3 and s["input_tokens"] == 600 and s["output_tokens"] == 60
-    assert s["duplicated_fingerprints"] == {"aaa": 2} and s["duplicate_calls"] == 1
-    cost = estimate_cost(ledger.entries(), usd_per_million_input=1.0, usd_per_million_output=2.0)
-    assert cost["total_usd"] == pytest.approx(600 / 1e6 + 60 * 2 / 1e6)
-    assert "Illustrative" in cost["note"]
-    assert estimate_cost([])["total_usd"] == 0
-
-    ledger.clear()
-    assert ledger.entries() == []
-    assert ledger.entries(since=mark) == []  # a stale mark after clear() reads from the start
-    ledger.append({"kind": "x"})
-    assert [e["kind"] for e in ledger.entries(since=mark + 10_000)] == ["x"]
-
-
-def test_ledger_ignores_partial_and_garbage_lines(tmp_path):
-    path = tmp_path / "l.jsonl"
-    path.write_text('{"kind": "a"}\nnot json\n{"kind": "b"}\n{"kind": "in-progr')
-    assert [e["kind"] for e in Ledger(path).entries()] == ["a", "b"]
-
-
-def test_ledger_default_path(monkeypatch):
-    monkeypatch.delenv("OFFLINE_MODEL_LEDGER")
-    assert Ledger().path == REPO_ROOT / "build" / "ledger" / "model_calls.jsonl"
-
-
-def _python(code: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
-
-def test_ledger_is_shared_across_processes(ledger_path):
-    ledger = Ledger(ledger_path)
-    mark = ledger.mark()
-    # A second process (like a Temporal worker) makes a model call...
-    code = """
-import asyncio
-from agents import ModelSettings, set_tracing_disabled
-from agents.models.interface import ModelTracing
-from recipes.tutorial.offline_model import OfflineModel
-set_tracing_disabled(True)
-asyncio.run(OfflineModel().get_response(
-    "You are a weather assistant.", "Any alerts in CA?", ModelSettings(), [], None, [],
-    ModelTracing.DISABLED, previous_response_id=None, conversation_id=None, prompt=None))
-"""
-    _python(code, {"OFFLINE_MODEL_LEDGER": str(ledger_path)})
-    [entry] = ledger.entries(since=mark)
-    assert entry["pid"] != os.getpid()
-    assert entry["agent"] == "weather assistant" and entry["kind"] == "final_text"
-    # ...and a third process reads what this one appends.
-    ledger.append({"kind": "from-parent", "fingerprint": "zz"})
-    out = _python(
-        "import json; from recipes.core.ledger import Ledger; "
-        f"print(json.dumps([e['kind'] for e in Ledger({str(ledger_path)!r}).entries(since={mark})]))",
-        {},
-    )
-    assert json.loads(out.stdout) == ["final_text", "from-parent"]
-
-
-def test_concurrent_appends_do_not_interleave(tmp_path):
-    path = tmp_path / "concurrent.jsonl"
-    code = (
-        "import os, sys; from recipes.core.ledger import Ledger\n"
-        f"l = Ledger({str(path)!r})\n"
-        "for i in range(150): l.append({'writer': sys.argv[1], 'i': i, 'pad': 'x' * 2000})\n"
-    )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, str(n)], env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        )
-        for n in range(4)
-    ]
-    for p in procs:
-        assert p.wait(timeout=60) == 0
-    entries = Ledger(path).entries()
-    assert len(entries) == 600
-    assert len(path.read_text().splitlines()) == 600
-    for n in range(4):
-        assert [e["i"] for e in entries if e["writer"] == str(n)] == list(range(150))

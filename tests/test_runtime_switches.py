@@ -139,7 +139,7 @@ def test_traces_stay_local_and_render_as_a_tree(clean_env, caplog):
     agent = Agent(name="Geographer", instructions="Answer with the capital.", tools=[lookup_capital])
     with caplog.at_level(logging.WARNING):
         result = asyncio.run(Runner.run(agent, 'What is the capital city of "France"?',
-                                        run_config=RunConfig(model_provider=OfflineModelProvider(ledger=False),
+                                        run_config=RunConfig(model_provider=OfflineModelProvider(),
                                                              workflow_name="capital lookup")))
     assert "Paris" in result.final_output
     # Other tests' traces (e.g. from workflows) share this collector: find ours by name.

@@ -149,10 +149,8 @@ def test_port_held_by_something_else(cleanup):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port))
         squatter.listen()  # accepts TCP, never answers gRPC
-        t0 = time.monotonic()
         with pytest.raises(PortInUse, match=f"Port {port} .* not a Temporal server"):
             ensure_server(f"localhost:{port}")
-        assert time.monotonic() - t0 < 10
     assert read_record() is None
 
 
@@ -212,10 +210,9 @@ def test_server_that_dies_during_startup_shows_its_log(cleanup, tmp_path):
 
 
 def test_remote_address_is_never_started(cleanup):
-    t0 = time.monotonic()
     with pytest.raises(TemporalUnreachable, match="not a local address"):
         ensure_server("192.0.2.1:7233")  # TEST-NET-1: nothing there
-    assert time.monotonic() - t0 < 10
+    assert read_record() is None
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -252,7 +249,8 @@ def test_cli_start_status_stop(cleanup, tmp_path):
         nothing = _cli("stop", "--address", address, env=env)
         assert nothing.returncode == 0 and "nothing to stop" in nothing.stdout
         gone = _cli("status", "--address", address, env=env)
-        assert gone.returncode == 1 and "No Temporal server answers" in gone.stdout
+        # "no server" is an answer, not a failure: `make status` must not end in "Error 1"
+        assert gone.returncode == 0 and "No Temporal server answers" in gone.stdout
     finally:
         if pid:
             _kill_group(pid)

@@ -54,7 +54,9 @@ def test_bad_state_reaches_the_model_and_the_workflow_completes(temporal_server,
     tool = activity_steps(history)[1]
     assert tool.status == "failed" and tool.attempts == 1  # non-retryable: no second attempt
     assert tool.failure_type == "InvalidState" and tool.non_retryable
-    assert "Tool get_weather_alerts failed" in answer and "'ZZ' is not a US state code" in answer
+    # The model read the tool error as the tool's result, and told the user.
+    assert "Tool get_weather_alerts failed: 'ZZ' is not a US state code" in json.dumps(activity_steps(history)[2].arguments)
+    assert "'ZZ' is not a US state code" in answer and "Check the arguments" not in answer
     assert weather.requests() == []  # rejected before any I/O
 
 

@@ -65,7 +65,7 @@ DEFAULT_USD_PER_MILLION_OUTPUT = 10.00
 
 def default_ledger_path() -> Path:
     """``$AGENT_MODEL_LEDGER`` if set and non-empty, else ``<project>/build/ledger/model_calls.jsonl``."""
-    env = (os.environ.get(LEDGER_ENV_VAR) or os.environ.get("OFFLINE_MODEL_LEDGER") or "").strip()
+    env = os.environ.get(LEDGER_ENV_VAR, "").strip()
     if env and env.lower() != LEDGER_OFF:
         return Path(env).expanduser()
     return REPO_ROOT / "build" / "ledger" / "model_calls.jsonl"

@@ -21,9 +21,10 @@ OpenAI, any OpenAI-compatible server, anything added later) and hands out
 * ``workflow_id`` ... ``attempt`` -- set when the call runs inside a Temporal
   activity (the integration's model activity), else ``null``.
 * ``agent`` -- from the Agents SDK span when the call runs in a plain
-  ``Runner.run`` (``agent_source: "trace"``); inside Temporal's model activity
-  the agent's name does not reach the activity, so it is a short label from the
-  instructions (``"instructions"``).
+  ``Runner.run`` (``agent_source: "trace"``). Inside Temporal's model activity the
+  agent's name does not reach the activity (the plugin passes it only as the
+  activity's summary); there it is the target of a handoff earlier in the turn
+  (``"handoff"``), else a short label from the instructions (``"instructions"``).
 
 Nothing secret is recorded: not the key, not the endpoint's credentials; the
 request text is truncated. Turn the meter off with ``AGENT_MODEL_LEDGER=off``.
@@ -120,8 +121,26 @@ def _instructions_label(instructions: str | None) -> str:
     return (" ".join(words[:5]) + ("…" if len(words) > 5 else "")) or "unknown agent"
 
 
-def _current_agent(instructions: str | None) -> tuple[str, str]:
-    """(agent name, where it came from): the SDK's current span, else the instructions."""
+def _handoff_target(items: list[Any]) -> str | None:
+    """The agent a handoff in this turn transferred to: the SDK's transfer output
+    is ``{"assistant": "<agent name>"}`` (the last one since the user spoke wins)."""
+    target = None
+    for item in items:
+        if isinstance(item, Mapping) and item.get("role") == "user":
+            target = None
+        elif isinstance(item, Mapping) and item.get("type") == "function_call_output":
+            try:
+                output = json.loads(item.get("output") or "")
+            except (TypeError, ValueError):
+                continue
+            if isinstance(output, Mapping) and set(output) == {"assistant"} and isinstance(output["assistant"], str):
+                target = output["assistant"]
+    return target
+
+
+def _current_agent(instructions: str | None, items: list[Any]) -> tuple[str, str]:
+    """(agent name, where it came from): the SDK's current span in a plain run; else,
+    inside Temporal's model activity, a handoff's target or a label from the instructions."""
     try:
         from agents.tracing import get_current_span
         from agents.tracing.span_data import AgentSpanData, TurnSpanData
@@ -133,6 +152,9 @@ def _current_agent(instructions: str | None) -> tuple[str, str]:
             return data.name, "trace"
     except Exception:  # pragma: no cover - the meter must never break a call
         pass
+    target = _handoff_target(items)
+    if target:
+        return target, "handoff"
     return _instructions_label(instructions), "instructions"
 
 
@@ -226,7 +248,7 @@ class MeteredModel(Model):
         try:
             items = _input_items(input)
             canonical = _canonical({"instructions": system_instructions or "", "input": items})
-            agent, source = _current_agent(system_instructions)
+            agent, source = _current_agent(system_instructions, items)
             kind, calls = ("none", [])
             input_tokens = output_tokens = 0
             tokens_source = "estimate"

@@ -75,7 +75,7 @@ class ModelChoice:
         ``OpenAIAgentsPlugin(model_provider=...)``; ``ledger`` overrides where it records."""
         if self.backend == "offline":
             # The stand-in's usage is its own estimate; the meter records the line.
-            inner: ModelProvider = _offline_module().OfflineModelProvider(ledger=False)
+            inner: ModelProvider = _offline_module().OfflineModelProvider()
             return MeteredProvider(inner, backend=self.backend, default_model=self.model,
                                    ledger=ledger, usage_is_estimate=True)  # fmt: skip
 

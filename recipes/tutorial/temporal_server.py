@@ -411,9 +411,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
     record = read_record()
     settings = TemporalSettings.load(address=args.address or (record or {}).get("address"))
     found = probe(settings)
-    if found == "nothing":
+    if found == "nothing":  # an answer, not a failure (exit 0)
         print(f"No Temporal server answers at {settings.address}. {START_HINT}")
-        return 1
+        return 0
     if found == "other":
         print(f"Something at {settings.address} accepts connections but does not answer like a Temporal server.")
         return 1
