@@ -7,6 +7,8 @@ printed; replay a failure with ``CHAOS_SEED=<seed> pytest tests/test_chaos.py -s
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import os
 import random
@@ -24,6 +26,8 @@ from recipes.tutorial.history import activity_steps, fetch_history, model_and_to
 from recipes.core.ledger import Ledger
 from recipes.tutorial.processes import pid_alive, python_module
 from recipes.core.worker import READY_TEXT
+
+pytestmark = pytest.mark.integration
 
 RUNS = 20
 KILLS = 10

@@ -26,6 +26,8 @@ from recipes.core.ledger import Ledger
 from recipes.tutorial.processes import REPO_ROOT, ProcessError, pid_alive, python_module
 from recipes.core.worker import READY_TEXT
 
+pytestmark = pytest.mark.integration
+
 STORM = "tool:get_storm_report"
 
 

@@ -135,6 +135,7 @@ def test_unknown_tool_is_a_tool_error_not_a_stuck_workflow(temporal_server):
     assert "Unknown tool 'book_flight'" in answer
 
 
+@pytest.mark.integration
 def test_worker_entrypoint_loads_extra_tool_modules(temporal_server):
     """`DYNAMIC_TOOL_MODULES=... python -m recipes.dynamic_tools.worker`, then the starter."""
     from recipes.tutorial.processes import python_module

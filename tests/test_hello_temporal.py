@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import uuid
 
@@ -47,6 +49,7 @@ def test_retry_policy_bounds_the_attempts(temporal_server):
     assert "attempt 5" in error.cause.cause.message  # maximum_attempts=5
 
 
+@pytest.mark.integration
 def test_worker_and_starter_entrypoints(temporal_server):
     """The two-terminal flow: `python -m ...worker` in one, `python -m ...starter` in the other."""
     from recipes.tutorial.processes import python_module

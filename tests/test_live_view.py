@@ -16,7 +16,6 @@ from recipes.durability.starter import start_briefing
 from recipes.durability.workflows import DURABILITY_WORKFLOWS, MODEL_PARAMS
 from recipes.core.errors import ConfigurationError
 from recipes.tutorial.history import Step
-from recipes.core.ledger import Ledger
 from recipes.tutorial.live_view import LiveRunView, Snapshot, choose_mode, render_text, timeline_rows
 from recipes.tutorial.offline_model import OfflineModelProvider
 from recipes.tutorial.notebook import wait_until

@@ -32,6 +32,8 @@ from recipes.tutorial.temporal_server import (
     read_record,
 )
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import json
 import uuid
@@ -107,6 +109,7 @@ def test_tool_error_text_says_whether_retrying_helps():
     assert "'ZZ' is not a US state code" in text and "InvalidState" in text and "not retried" in text
 
 
+@pytest.mark.integration
 def test_worker_and_starter_entrypoints(temporal_server, weather):
     """The two-terminal flow: `python -m recipes.weather.worker`, then the starter."""
     from recipes.tutorial.processes import python_module
