@@ -36,7 +36,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
