@@ -7,8 +7,6 @@ printed; replay a failure with ``CHAOS_SEED=<seed> pytest tests/test_chaos.py -s
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import os
 import random
@@ -17,15 +15,16 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.tutorial import proof
-from recipes.durability.starter import start_briefing
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.core.ledger import Ledger
-from recipes.tutorial.processes import pid_alive, python_module
 from recipes.core.worker import READY_TEXT
+from recipes.durability.starter import start_briefing
+from recipes.tutorial import proof
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from recipes.tutorial.processes import pid_alive, python_module
 
 pytestmark = pytest.mark.integration
 

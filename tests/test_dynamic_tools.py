@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
+from recipes.core.models import choose_model
 from recipes.dynamic_tools.activities import ToolActivities
 from recipes.dynamic_tools.extra_tools import get_state_capital
 from recipes.dynamic_tools.registry import ToolRegistry
@@ -20,7 +21,6 @@ from recipes.dynamic_tools.specs import INVALID_TOOL_ARGUMENTS, UNKNOWN_TOOL, To
 from recipes.dynamic_tools.tools import BUILTIN_TOOLS
 from recipes.dynamic_tools.workflows import MODEL_PARAMS, DynamicToolsWorkflow, ToolAgentRequest
 from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.core.models import choose_model
 
 BOOK_FLIGHT = ToolSpec(
     "book_flight",
@@ -138,13 +138,14 @@ def test_unknown_tool_is_a_tool_error_not_a_stuck_workflow(temporal_server):
 @pytest.mark.integration
 def test_worker_entrypoint_loads_extra_tool_modules(temporal_server):
     """`DYNAMIC_TOOL_MODULES=... python -m recipes.dynamic_tools.worker`, then the starter."""
-    from recipes.tutorial.processes import python_module
     from recipes.core.worker import READY_TEXT
+    from recipes.tutorial.processes import python_module
 
     env = {
         "TEMPORAL_ADDRESS": temporal_server.address,
         "AGENT_MODEL_BACKEND": "offline",
         "DYNAMIC_TOOL_MODULES": "recipes.dynamic_tools.extra_tools",
+        "DYNAMIC_TOOLS_TASK_QUEUE": f"test-dynamic-cli-{uuid.uuid4().hex[:6]}",  # a stray worker must not take it
     }
     worker = python_module("test-dynamic-worker", "recipes.dynamic_tools.worker", env=env, ready_text=READY_TEXT)
     starter = python_module("test-dynamic-starter", "recipes.dynamic_tools.starter", "What is the capital of Texas?", env=env)

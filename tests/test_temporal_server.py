@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from recipes.core.settings import TemporalUnreachable, connect
 from recipes.tutorial import temporal_server as ts
 from recipes.tutorial.processes import pid_alive
-from recipes.core.settings import TemporalUnreachable, connect
 from recipes.tutorial.temporal_server import (
     PIDFILE,
     PortInUse,

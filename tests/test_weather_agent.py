@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import json
 import uuid
 
+import pytest
 from temporalio.client import Client
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.core.models import choose_model
-from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from recipes.core.tool_errors import tool_error_text
+from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
+from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.weather.tools import explain_severity, weather_alerts_tool
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
@@ -112,11 +111,12 @@ def test_tool_error_text_says_whether_retrying_helps():
 @pytest.mark.integration
 def test_worker_and_starter_entrypoints(temporal_server, weather):
     """The two-terminal flow: `python -m recipes.weather.worker`, then the starter."""
-    from recipes.tutorial.processes import python_module
     from recipes.core.worker import READY_TEXT
+    from recipes.tutorial.processes import python_module
 
     weather.reset()
-    env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "offline", "NWS_API_URL": weather.url}
+    env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "offline", "NWS_API_URL": weather.url,
+           "WEATHER_TASK_QUEUE": f"test-weather-cli-{uuid.uuid4().hex[:6]}"}  # a stray worker must not take it
     worker = python_module("test-weather-worker", "recipes.weather.worker", env=env, ready_text=READY_TEXT)
     starter = python_module("test-weather-starter", "recipes.weather.starter", "Any weather alerts in New York?", env=env)
     try:

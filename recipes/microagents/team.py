@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Literal
 
-from agents import Agent, FunctionTool, function_tool
+from agents import Agent, FunctionTool, ModelSettings, function_tool
 from pydantic import BaseModel, Field
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
@@ -234,7 +234,13 @@ def orchestrator_with_agent_tools() -> Agent:
 
 def branch_agent(state: str) -> Agent:
     """Parallel fan-out: one small agent per state. Tool failures are *not* caught,
-    so a bad state ends this branch's run (the workflow decides what that means)."""
+    so a bad state ends this branch's run (the workflow decides what that means).
+
+    Its one job is one lookup, so the first model call must use the tool
+    (``tool_choice``; the SDK lets the model answer freely after that call). A
+    model that would rather say "ZZ is not a state" than look it up still
+    looks it up, and the branch fails the way the briefing expects.
+    """
     return Agent(
         name=f"Alerts agent {state}",
         instructions=(
@@ -242,6 +248,7 @@ def branch_agent(state: str) -> Agent:
             f"{SPECIALIST_STYLE}"
         ),
         tools=[alerts_tool(errors_to_model=False)],
+        model_settings=ModelSettings(tool_choice="get_weather_alerts"),
     )
 
 

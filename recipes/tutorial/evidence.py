@@ -5,6 +5,8 @@ Built on :mod:`recipes.tutorial.history`: every model call is an
 history says which agent made each call and when.
 
 * :func:`agent_sequence` -- the agents in the order their model calls were scheduled.
+* :func:`first_model_input` -- what an agent's first model call was given: the
+  whole conversation (one loop, after a handoff) or a fresh input (a chain).
 * :func:`agent_intervals` -- per agent, from its first model call scheduled to
   its last model call closed (its tool calls happen in between): the time that
   agent's loop was running.
@@ -24,7 +26,17 @@ from typing import Any
 from recipes.tutorial.history import activity_steps
 from recipes.core.tracing import render_trace
 
-__all__ = ["Interval", "agent_intervals", "agent_sequence", "agent_trace", "latest_trace", "overlaps", "timeline", "timing_summary"]
+__all__ = [
+    "Interval",
+    "agent_intervals",
+    "agent_sequence",
+    "agent_trace",
+    "first_model_input",
+    "latest_trace",
+    "overlaps",
+    "timeline",
+    "timing_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,21 @@ class Interval:
 def agent_sequence(history: Any) -> list[str]:
     """Agent names of the model calls, in the order they were scheduled."""
     return [s.summary for s in activity_steps(history) if s.is_model_call]
+
+
+def first_model_input(history: Any, agent: str) -> list[Any]:
+    """The input items of ``agent``'s first model call, as the history recorded them.
+
+    This is how the history shows one loop from two: after a handoff the
+    specialist's first call carries the whole conversation (the question, the
+    router's transfer); in a chain the next agent starts from the input the
+    workflow code wrote for it, and nothing else.
+    """
+    for step in activity_steps(history):
+        if step.is_model_call and step.summary == agent and step.arguments:
+            items = step.arguments[0].get("input") if isinstance(step.arguments[0], dict) else None
+            return [{"role": "user", "content": items}] if isinstance(items, str) else list(items or [])
+    return []
 
 
 def agent_intervals(history: Any) -> dict[str, Interval]:
