@@ -98,6 +98,11 @@ async def main(argv: list[str] | None = None) -> None:
     weather.add_argument("question")
     parser.add_argument("--task-queue", default=os.environ.get("DURABILITY_TASK_QUEUE") or TASK_QUEUE)
     args = add_verbose_flag(parser).parse_args(argv)
+    # Bad input is one sentence before anything is started.
+    if args.command == "briefing":
+        briefing_question(args.states)
+    else:
+        require_text("question", args.question, "Any weather alerts in Kansas?")
 
     settings = TemporalSettings.load()
     client = await agent_client(settings)

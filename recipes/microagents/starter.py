@@ -60,10 +60,14 @@ def _parser() -> argparse.ArgumentParser:
 
 async def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "ask":  # bad input is one sentence before anything is started
+        require_text("question", args.question, "Are there any weather alerts in Texas?")
+    elif args.command == "send":
+        require_text("message", args.text, "Any weather alerts for California?")
     settings = TemporalSettings.load()
     client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
     if args.command == "ask":
-        question = require_text("question", args.question, "Are there any weather alerts in Texas?")
+        question = args.question.strip()
         handle = await start_pattern(client, args.pattern, question)
         answer = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
         print(f"[{answer.pattern}] answered by {answer.answered_by} (runs: {', '.join(answer.agent_runs)})")
