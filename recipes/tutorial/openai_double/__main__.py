@@ -1,0 +1,80 @@
+"""``python -m recipes.tutorial.openai_double --port 0 [--api-key KEY] [--model NAME]``.
+
+Prints the base URL (ending in ``/v1``) as the first stdout line, then writes
+only to stderr. Exits on SIGTERM, and when ``--exit-with-parent PID`` is no
+longer its parent (a SIGKILLed notebook kernel leaves no double behind). The
+key can also come from ``$OPENAI_DOUBLE_API_KEY``, which keeps it out of ``ps``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from .handle import API_KEY_ENV
+from .server import DEFAULT_MODEL, DEFAULT_STREAM_PACE_S, HOST, make_server
+
+
+def _watch_parent(parent_pid: int, server: Any) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            sys.stderr.write("openai-double: parent process exited; shutting down\n")
+            threading.Thread(target=server.shutdown, daemon=True).start()
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m recipes.tutorial.openai_double",
+        description="A local server that speaks OpenAI's wire format (not an LLM). Binds 127.0.0.1 only.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 (default) = any free port")
+    parser.add_argument("--api-key", help=f"require this key (default: ${API_KEY_ENV}; unset = accept any key)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"the model /v1/models lists (default {DEFAULT_MODEL})")
+    parser.add_argument("--stream-pace", type=float, default=DEFAULT_STREAM_PACE_S, help="seconds after each delta")
+    parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    parser.add_argument("--exit-with-parent", type=int, metavar="PID", help="shut down when PID is not our parent")
+    args = parser.parse_args(argv)
+
+    try:
+        server = make_server(
+            args.port,
+            api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+            model=args.model,
+            stream_pace_s=args.stream_pace,
+            quiet=args.quiet,
+        )
+    except OSError as e:
+        print(f"ERROR: cannot bind {HOST}:{args.port}: {e}", flush=True)  # still one line for the parent
+        return 2
+    print(server.url, flush=True)
+    # From here on stdout is unused: the parent may have stopped reading the pipe.
+    try:
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.stdout = sys.stderr
+    keyed = "a required API key" if server.api_key else "any API key"
+    sys.stderr.write(f"openai-double: {server.url} (pid {os.getpid()}, model {server.model}, {keyed}); not an LLM\n")
+    sys.stderr.flush()
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown, daemon=True).start())
+    if args.exit_with_parent:
+        threading.Thread(target=_watch_parent, args=(args.exit_with_parent, server), daemon=True).start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

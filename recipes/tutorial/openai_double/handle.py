@@ -1,0 +1,257 @@
+"""``OpenAIDouble``: start the double as a subprocess and drive its control API.
+
+The subprocess runs in its own process group with stdin from /dev/null; it is
+stopped by :meth:`OpenAIDouble.stop`, by the ``with`` block, at interpreter exit,
+or on its own when the process that started it dies. The API key reaches it
+through the environment (never argv, where ``ps`` would show it).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .server import CONTROL_PREFIX, DEFAULT_MODEL
+
+__all__ = ["API_KEY_ENV", "OpenAIDouble"]
+
+#: How the handle hands the required key to the subprocess.
+API_KEY_ENV = "OPENAI_DOUBLE_API_KEY"
+_NO_KEY_NEEDED = "double-accepts-any-key"
+
+_RUNNING: set[OpenAIDouble] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _opener() -> urllib.request.OpenerDirector:
+    # Control calls go to loopback: never through an HTTP(S)_PROXY from the environment.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _stop_all_at_exit() -> None:
+    with _RUNNING_LOCK:
+        doubles = list(_RUNNING)
+    for double in doubles:
+        try:
+            double.stop()
+        except Exception:  # noqa: BLE001 - best effort at interpreter exit
+            pass
+
+
+atexit.register(_stop_all_at_exit)
+
+
+class OpenAIDouble:
+    """A running OpenAI wire-format test double (a subprocess), and its control API."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str, api_key: str | None, model: str) -> None:
+        self._proc: subprocess.Popen[str] | None = proc
+        self._pid = proc.pid
+        self._url = url
+        self._root = url[: -len("/v1")]
+        self._api_key = api_key
+        self.model = model
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(
+        cls,
+        port: int = 0,
+        api_key: str | None = None,
+        model: str = DEFAULT_MODEL,
+        *,
+        log_path: str | os.PathLike[str] | None = None,
+        startup_timeout: float = 15.0,
+    ) -> OpenAIDouble:
+        """Start ``python -m recipes.tutorial.openai_double`` and wait until it answers.
+
+        Args:
+            port: Port on 127.0.0.1; 0 picks a free one (see ``.url``).
+            api_key: If given, every API request must send ``Authorization: Bearer <api_key>``.
+            model: The model name ``/v1/models`` lists.
+            log_path: Append the double's stderr (access log) here; discarded by default.
+            startup_timeout: Seconds to wait for the URL line and a healthy answer.
+        """
+        repo_root = Path(__file__).resolve().parents[3]  # the directory holding recipes/
+        env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        if api_key:
+            env[API_KEY_ENV] = api_key
+        cmd = [sys.executable, "-m", "recipes.tutorial.openai_double", "--port", str(port), "--model", model,
+               "--exit-with-parent", str(os.getpid())]  # fmt: skip
+        if log_path is None:
+            cmd.append("--quiet")
+        log_file = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
+                cmd,
+                cwd=str(repo_root),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log_file if log_file is not None else subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,  # own session => own process group (pgid == pid)
+            )
+        finally:
+            if log_file is not None:
+                log_file.close()  # the child has its own copy
+        double = cls(proc, "http://invalid/v1", api_key, model)
+        with _RUNNING_LOCK:
+            _RUNNING.add(double)
+        try:
+            line = _first_line(proc, startup_timeout)
+            if not line.startswith("http://"):
+                raise RuntimeError(f"OpenAI double failed to start (exit code {proc.poll()}): {line or 'no output'}")
+            double._url, double._root = line, line[: -len("/v1")]
+            double._wait_healthy(startup_timeout)
+        except BaseException:
+            double.stop()
+            raise
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+        return double
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                raise RuntimeError("OpenAI double exited during start-up")
+            try:
+                if self._call("GET", "health").get("status") == "ok":
+                    return
+            except (OSError, ValueError, RuntimeError) as e:
+                last = e
+            time.sleep(0.05)
+        raise RuntimeError(f"OpenAI double not answering at {self._root}{CONTROL_PREFIX}health: {last}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM the process group, then SIGKILL if it lingers. Safe to call twice."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
+        if proc is None:
+            return
+        if proc.poll() is None:  # not reaped yet => the pid/pgid are still our child's
+            _signal_group(proc, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout)
+
+    def __enter__(self) -> OpenAIDouble:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"OpenAIDouble(url={self._url!r}, {'pid=' + str(self._pid) if self._proc else 'stopped'})"
+
+    # ------------------------------------------------------------------ what a client needs
+    @property
+    def url(self) -> str:
+        """Base URL for an OpenAI client, ending in ``/v1`` (``OPENAI_BASE_URL``)."""
+        return self._url
+
+    @property
+    def pid(self) -> int:
+        """The subprocess pid (also its process group id)."""
+        return self._pid
+
+    def env(self, api_key: str | None = None) -> dict[str, str]:
+        """``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` and ``OPENAI_DEFAULT_MODEL`` for a client of this double.
+
+        ``api_key`` defaults to the key the double requires (or a placeholder when it takes any).
+        """
+        return {
+            "OPENAI_BASE_URL": self._url,
+            "OPENAI_API_KEY": api_key or self._api_key or _NO_KEY_NEEDED,
+            "OPENAI_DEFAULT_MODEL": self.model,
+        }
+
+    # ------------------------------------------------------------------ control API
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "health")
+
+    def state(self) -> dict[str, Any]:
+        """Pending faults, latency, stream pace and request count."""
+        return self._call("GET", "state")
+
+    def fail_next(self, n: int = 1, status: int = 500, retry_after_s: float | None = None) -> None:
+        """Answer the next ``n`` model requests with HTTP ``status`` and OpenAI's error body."""
+        self._call("POST", "fail", {"count": n, "status": status, "retry_after_s": retry_after_s})
+
+    def slow_next(self, n: int, seconds: float) -> None:
+        """Delay the next ``n`` model requests by ``seconds``, then answer normally."""
+        self._call("POST", "slow", {"count": n, "seconds": seconds})
+
+    def set_latency(self, seconds: float) -> None:
+        """Add ``seconds`` to every model request until changed (0 = off)."""
+        self._call("POST", "latency", {"seconds": seconds})
+
+    def set_stream_pace(self, seconds_per_delta: float) -> None:
+        """Pause this long after each streamed delta."""
+        self._call("POST", "pace", {"seconds": seconds_per_delta})
+
+    def reset(self, *, clear_log: bool = True) -> None:
+        """No faults, no latency, the default pace (and an empty request log unless ``clear_log=False``)."""
+        self._call("POST", "reset", {"clear_log": clear_log})
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log: one dict per model request, oldest first."""
+        return self._call("GET", "requests")["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def _call(self, method: str, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        req = urllib.request.Request(
+            f"{self._root}{CONTROL_PREFIX}{name}",
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with _opener().open(req, timeout=10) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode("utf-8", "replace")
+            raise RuntimeError(f"{method} {CONTROL_PREFIX}{name} -> HTTP {e.code}: {detail}") from None
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The child's first stdout line, without blocking forever (a thread, not select)."""
+    stdout = proc.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue(maxsize=1)
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout).strip()
+    except queue.Empty:
+        raise RuntimeError(f"OpenAI double printed no URL within {timeout:g}s") from None

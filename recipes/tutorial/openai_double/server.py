@@ -1,0 +1,393 @@
+"""The HTTP server: OpenAI's routes, the API key check, faults, the request log, control.
+
+Routes (under ``/v1``): ``POST /chat/completions``, ``POST /responses``,
+``GET /models``, ``GET /models/{id}``; anything else is a 404 with OpenAI's
+error body. Control routes under ``/_control/`` are never faulted, logged or
+key-checked (``health``, ``state``, ``requests``, ``fail``, ``slow``,
+``latency``, ``pace``, ``reset``), in the same JSON protocol as the tutorial's
+NWS stand-in.
+
+The configured API key is compared and forgotten: it never reaches the request
+log, the access log, an error message or a file.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .chat import parse_chat, render_chat, stream_chat
+from .conversation import Decision, ModelRequest, RequestError
+from .policy import decide
+from .responses import parse_responses, render_responses, stream_responses
+from .wire import completion_tokens, encode_frame, prompt_tokens
+
+__all__ = ["CONTROL_PREFIX", "DEFAULT_MODEL", "DEFAULT_STREAM_PACE_S", "HOST", "DoubleServer", "make_server"]
+
+HOST = "127.0.0.1"
+DEFAULT_MODEL = "double-1"
+DEFAULT_STREAM_PACE_S = 0.005
+CONTROL_PREFIX = "/_control/"
+MAX_COUNT = 10_000
+MAX_SECONDS = 300.0
+MAX_LOG_ENTRIES = 10_000
+NOT_AN_LLM = "OpenAI wire-format test double; not a language model"
+
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}  # fmt: skip
+_FAULT_ERRORS: dict[int, tuple[str, str, str | None]] = {
+    429: ("Rate limit reached for requests (injected by the OpenAI double).", "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that! (injected)", "server_error", None),
+    502: ("Bad gateway (injected fault).", "server_error", None),
+    503: ("The engine is currently overloaded, please try again later. (injected fault)", "server_error", None),
+    529: ("Overloaded (injected fault).", "overloaded_error", None),
+}
+
+
+def _error(
+    message: str, kind: str = "invalid_request_error", code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+class _State:
+    """Fault queue, latency, stream pace and request log, shared by the handler threads."""
+
+    def __init__(self, pace_s: float) -> None:
+        self._lock = threading.Lock()
+        self._faults: deque[dict[str, Any]] = deque()
+        self._latency_s = 0.0
+        self._default_pace_s = pace_s
+        self._pace_s = pace_s
+        self._log: list[dict[str, Any]] = []
+        self._seq = 0
+
+    def add_faults(self, count: int, fault: dict[str, Any]) -> None:
+        with self._lock:
+            self._faults.extend(dict(fault) for _ in range(count))
+
+    def take_fault(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def set(self, *, latency_s: float | None = None, pace_s: float | None = None) -> None:
+        with self._lock:
+            self._latency_s = self._latency_s if latency_s is None else latency_s
+            self._pace_s = self._pace_s if pace_s is None else pace_s
+
+    def timing(self) -> tuple[float, float]:
+        with self._lock:
+            return self._latency_s, self._pace_s
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._seq += 1
+            self._log.append({"seq": self._seq, **entry})
+            del self._log[:-MAX_LOG_ENTRIES]
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self._log]
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    def reset(self, clear_log: bool) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._latency_s, self._pace_s = 0.0, self._default_pace_s
+            if clear_log:
+                self._log.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"pending_faults": [dict(f) for f in self._faults], "latency_s": self._latency_s,
+                    "stream_pace_s": self._pace_s, "request_count": len(self._log)}  # fmt: skip
+
+
+class _ControlError(Exception):
+    pass
+
+
+def _number(body: dict[str, Any], key: str, default: float | None, lo: float, hi: float) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise _ControlError(f"'{key}' must be a number between {lo:g} and {hi:g}, got {value!r}")
+    return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: DoubleServer
+    server_version = "openai-double/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive like the real API; streams use chunked encoding
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if not self.server.quiet:  # the request line only: headers (and the key) are never logged
+            sys.stderr.write(f"{self.log_date_time_string()} openai-double {format % args}\n")
+
+    # ------------------------------------------------------------------ plumbing
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            self.send_response(status, _REASONS.get(status))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in {**self._api_headers(), **(headers or {})}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _api_headers(self) -> dict[str, str]:
+        return {"x-request-id": f"req_{uuid.uuid4().hex}", "x-openai-double": NOT_AN_LLM}
+
+    def _send_stream(self, frames: Any, pace_s: float) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            for name, value in self._api_headers().items():
+                self.send_header(name, value)
+            self.end_headers()
+            for frame in frames:
+                data = encode_frame(frame)
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+                if frame.delta and pace_s > 0:
+                    time.sleep(pace_s)  # really stream: the client sees the text grow
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _auth(self) -> str:
+        key = self.server.api_key
+        if key is None:
+            return "not checked"
+        given = self.headers.get("Authorization") or ""
+        if not given.startswith("Bearer ") or not given[7:].strip():
+            return "missing"
+        return "ok" if hmac.compare_digest(given[7:].strip().encode(), key.encode()) else "wrong"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        raw = self._read_body()
+        path = self.path.split("?", 1)[0]
+        if path.startswith(CONTROL_PREFIX):
+            try:
+                self._control(path[len(CONTROL_PREFIX) :].strip("/"), raw)
+            except _ControlError as e:
+                self._send_json(400, _error(str(e)))
+            return
+        api = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(path.rstrip("/"))
+        if api and self.command == "POST":
+            self._model_request(api, raw)
+        elif self.command == "GET" and (path.rstrip("/") == "/v1/models" or path.startswith("/v1/models/")):
+            self._models(path)
+        else:
+            self._send_json(404, _error(f"Invalid URL ({self.command} {path})"))
+
+    # ------------------------------------------------------------------ control
+    def _control(self, name: str, raw: bytes) -> None:
+        st = self.server.state
+        if self.command == "GET" and name == "health":
+            self._send_json(200, {"status": "ok", "url": self.server.url, "model": self.server.model})
+            return
+        if self.command == "GET" and name in ("state", "requests"):
+            self._send_json(200, st.snapshot() if name == "state" else {"requests": st.requests()})
+            return
+        if self.command == "DELETE" and name == "requests":
+            st.clear_log()
+        elif self.command == "POST" and name in ("fail", "slow", "latency", "pace", "reset"):
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError as e:
+                raise _ControlError(f"body is not JSON: {e}") from None
+            if not isinstance(body, dict):
+                raise _ControlError("body must be a JSON object")
+            count = int(_number(body, "count", 1, 0, MAX_COUNT))
+            if name == "fail":
+                status = int(_number(body, "status", 500, 400, 599))
+                retry = None if body.get("retry_after_s") is None else _number(body, "retry_after_s", 0, 0, MAX_SECONDS)
+                st.add_faults(count, {"kind": "error", "status": status, "retry_after_s": retry})
+            elif name == "slow":
+                st.add_faults(count, {"kind": "slow", "seconds": _number(body, "seconds", None, 0, MAX_SECONDS)})
+            elif name == "latency":
+                st.set(latency_s=_number(body, "seconds", None, 0, MAX_SECONDS))
+            elif name == "pace":
+                st.set(pace_s=_number(body, "seconds", None, 0, 10))
+            else:
+                st.reset(clear_log=bool(body.get("clear_log", True)))
+        else:
+            self._send_json(404, _error(f"no control endpoint {self.command} {CONTROL_PREFIX}{name}"))
+            return
+        self._send_json(200, st.snapshot())
+
+    # ------------------------------------------------------------------ API
+    def _models(self, path: str) -> None:
+        if self._auth() in ("missing", "wrong"):
+            self._unauthorized(self._auth())
+            return
+        card = {"id": self.server.model, "object": "model", "created": self.server.created, "owned_by": "openai-double"}
+        wanted = path[len("/v1/models/") :] if path.startswith("/v1/models/") else None
+        if wanted is None:
+            self._send_json(200, {"object": "list", "data": [card]})
+        elif wanted == self.server.model:
+            self._send_json(200, card)
+        else:
+            self._send_json(404, _error(f"The model '{wanted}' does not exist", code="model_not_found", param="model"))
+
+    def _unauthorized(self, auth: str) -> None:
+        if auth == "missing":
+            message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
+                       "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")  # fmt: skip
+        else:
+            message = "Incorrect API key provided. This OpenAI double only accepts the key it was started with."
+        self._send_json(401, _error(message, code="invalid_api_key"))
+
+    def _model_request(self, api: str, raw: bytes) -> None:
+        started = time.monotonic()
+        st = self.server.state
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        info = body if isinstance(body, dict) else {}
+        entry: dict[str, Any] = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "api": api, "stream": bool(info.get("stream")), "model": info.get("model"), "status": 200,
+            "auth": self._auth(), "tools": _tool_names(info), "tool_choice": info.get("tool_choice"),
+            "parallel_tool_calls": info.get("parallel_tool_calls"), "decision": None, "tool": None,
+            "arguments": None, "reason": None, "fault": None, "latency_s": 0.0, "usage": None,
+        }  # fmt: skip
+        if entry["auth"] in ("missing", "wrong"):
+            self._finish(entry, started, 401)
+            self._unauthorized(entry["auth"])
+            return
+        fault = st.take_fault()
+        latency, pace = st.timing()
+        if fault and fault["kind"] == "slow":
+            latency += fault["seconds"]
+        entry["fault"] = fault["kind"] if fault else None
+        entry["latency_s"] = round(latency, 3)
+        if fault and fault["kind"] == "error":
+            status = fault["status"]
+            generic = "invalid_request_error" if status < 500 else "api_error"
+            message, kind, code = _FAULT_ERRORS.get(status, (f"Injected fault: HTTP {status}.", generic, None))
+            headers = {} if fault["retry_after_s"] is None else {"Retry-After": f"{fault['retry_after_s']:g}"}
+            self._finish(entry, started, status)
+            time.sleep(latency)
+            self._send_json(status, _error(message, kind, code), headers)
+            return
+        if body is None or not isinstance(body, dict):
+            self._finish(entry, started, 400)
+            self._send_json(400, _error("We could not parse the JSON body of your request. (HINT: This likely means "
+                                        "you aren't using your HTTP library correctly.)"))  # fmt: skip
+            return
+        try:
+            request = parse_chat(body) if api == "chat" else parse_responses(body)
+            decision = decide(request)
+        except RequestError as e:
+            entry["reason"] = str(e)
+            self._finish(entry, started, 400)
+            self._send_json(400, _error(str(e), param=e.param))
+            return
+        except Exception as e:  # a bug in the double: say so loudly, answer like a broken provider
+            traceback.print_exc(file=sys.stderr)
+            entry["reason"] = f"double crashed: {type(e).__name__}: {e}"
+            self._finish(entry, started, 500)
+            self._send_json(500, _error("The OpenAI double crashed on this request; see its stderr.", "server_error"))
+            return
+        tokens = prompt_tokens(request)
+        output = completion_tokens(decision, request.max_output_tokens)
+        entry.update(decision=decision.kind, tool=decision.tool, arguments=decision.arguments, reason=decision.reason,
+                     usage={"input_tokens": tokens, "output_tokens": output})  # fmt: skip
+        self._finish(entry, started, 200)
+        time.sleep(latency)
+        self._answer(api, body, request, decision, tokens, pace)
+
+    def _answer(
+        self, api: str, body: dict[str, Any], request: ModelRequest, decision: Decision, tokens: int, pace: float
+    ) -> None:
+        if not request.stream:
+            if api == "chat":
+                self._send_json(200, render_chat(request, decision, tokens))
+            else:
+                self._send_json(200, render_responses(body, request, decision, tokens))
+            return
+        frames: Any
+        if api == "chat":
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            frames = stream_chat(request, decision, tokens, include_usage)
+        else:
+            frames = stream_responses(body, request, decision, tokens)
+        self._send_stream(frames, pace)
+
+    def _finish(self, entry: dict[str, Any], started: float, status: int) -> None:
+        entry["status"] = status
+        entry["handled_in_s"] = round(time.monotonic() - started, 4)
+        self.server.state.record(entry)
+
+
+def _tool_names(body: dict[str, Any]) -> list[str]:
+    names = []
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            name = (tool.get("function") or {}).get("name") if "function" in tool else tool.get("name")
+            if name:
+                names.append(str(name))
+    return names
+
+
+class DoubleServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, *, api_key: str | None, model: str, stream_pace_s: float, quiet: bool) -> None:
+        super().__init__((HOST, port), _Handler)
+        self.api_key = api_key or None
+        self.model = model
+        self.quiet = quiet
+        self.created = int(time.time())
+        self.state = _State(stream_pace_s)
+
+    @property
+    def url(self) -> str:
+        """The base URL a client uses, ending in ``/v1``."""
+        return f"http://{HOST}:{self.server_address[1]}/v1"
+
+
+def make_server(
+    port: int = 0,
+    *,
+    api_key: str | None = None,
+    model: str = DEFAULT_MODEL,
+    stream_pace_s: float = DEFAULT_STREAM_PACE_S,
+    quiet: bool = True,
+) -> DoubleServer:
+    """Bind (not start) the double on 127.0.0.1:``port`` (0 = a free port); run it with ``serve_forever``."""
+    return DoubleServer(port, api_key=api_key, model=model, stream_pace_s=stream_pace_s, quiet=quiet)
