@@ -1,6 +1,9 @@
-"""Shared fixtures: one Temporal dev server for the test session, local tracing."""
+"""Shared fixtures: one Temporal dev server for the test session, local tracing, the
+NWS stand-in, the OpenAI wire-format double, and a logger of outside connections."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 
@@ -48,3 +51,25 @@ def weather():
             yield service
         finally:
             service.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_double():
+    """The OpenAI wire-format double, requiring a known fake key (so a test can
+    look for that key everywhere it must not be)."""
+    from recipes.tutorial.openai_double import OpenAIDouble
+
+    double = OpenAIDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}")
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture(scope="session")
+def egress():
+    """A proxy on loopback that records (and refuses) every attempt to reach another machine."""
+    from tests.egress import EgressLogger
+
+    with EgressLogger() as logger:
+        yield logger

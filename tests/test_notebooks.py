@@ -1,49 +1,146 @@
-"""Every notebook in notebooks/ is a test: papermill runs it top to bottom in a
-fresh kernel; its last cell asserts the lesson it teaches. A new notebook is
-picked up with no edit here. Executed copies are kept in build/notebooks/."""
+"""Every notebook in notebooks/ is a test, three times over: papermill runs it top to
+bottom in a fresh kernel with the offline model, and against the OpenAI wire-format
+double on both API paths the real-model backends use (Chat Completions for
+``openai-compatible``, the Responses API for ``openai``). Its last cell asserts the
+lesson it teaches. A new notebook is picked up with no edit here.
+
+After each run: nothing the notebook started is still running; nothing tried to
+reach another machine (all outside traffic goes to a logging proxy that refuses
+it); and with the double, its API key appears in no history, ledger line, log or
+executed notebook. Executed copies are kept in build/notebooks/<backend>/.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from temporalio.api.history.v1 import History
+from temporalio.client import Client
 
-from ci.run_notebooks import notebook_paths, run_notebook
+from ci.run_notebooks import OUTPUT_DIR, REPO_ROOT, notebook_paths, run_notebook
+from recipes.core.ledger import Ledger
 
 RUN_TAG_ENV = "TUTORIAL_NOTEBOOK_RUN"
+#: offline: the rule-based stand-in; chat / responses: the wire-format double.
+BACKENDS = {"offline": "offline", "chat": "openai-compatible", "responses": "openai"}
+#: Model settings a developer's shell may carry; a notebook run sets its own.
+MODEL_ENV = ("AGENT_MODEL_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL", "AGENT_TRACE_EXPORT")
 
 
 def processes_tagged(tag: str) -> set[int]:
     """Processes whose environment carries this run's tag: the kernel and
     everything it started (children inherit the environment)."""
-    marker = f"{RUN_TAG_ENV}={tag}\0".encode()
-    found = set()
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker in (entry / "environ").read_bytes():
-                found.add(int(entry.name))
-        except OSError:
-            continue
-    return found
+    marker = f"{RUN_TAG_ENV}={tag}"
+    if Path("/proc/self/environ").exists():
+        found = set()
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                if f"{marker}\0".encode() in (entry / "environ").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+        return found
+    # No /proc (macOS): BSD ps prints each process's environment after its command with `e`.
+    listing = subprocess.run(["ps", "-axeww", "-o", "pid=,command="], capture_output=True, text=True, check=True)
+    return {int(line.split(None, 1)[0]) for line in listing.stdout.splitlines() if marker in line}
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
-def test_notebook_runs_and_proves_its_lesson(path, temporal_server, monkeypatch):
-    tag = uuid.uuid4().hex
-    monkeypatch.setenv(RUN_TAG_ENV, tag)
-    run_notebook(path)
-    if sys.platform != "linux":
-        return
-    # The kernel is gone now; whatever it started (workers, services, servers) must be gone too.
+def assert_nothing_left(tag: str, what: str) -> None:
     deadline = time.monotonic() + 5
     while (left := processes_tagged(tag)) and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    assert not left, f"{path.name} left processes running: {sorted(left)}"
+    assert not left, f"{what} left processes running: {sorted(left)}"
+
+
+async def _histories_since(address: str, started: datetime) -> list[bytes]:
+    """Each history as the server stores it (protobuf bytes: payloads raw, not base64 as in JSON)."""
+    client = await Client.connect(address)
+    query = f"StartTime >= '{started.isoformat()}'"
+    return [History(events=(await client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()).events).SerializeToString()
+            async for w in client.list_workflows(query)]  # fmt: skip
+
+
+def places_holding(secret: str, *, executed: Path, started: datetime, ledger_mark: int, address: str) -> list[str]:
+    """Where ``secret`` shows up: histories of every workflow started since ``started``,
+    the ledger since ``ledger_mark``, process logs written since, the executed notebook."""
+    found = []
+    for history in asyncio.run(_histories_since(address, started)):
+        if secret.encode() in history:
+            found.append(f"the history of a workflow: {history[:80]!r}...")
+    ledger = Ledger()
+    if any(secret in str(entry) for entry in ledger.entries(since=ledger_mark)):
+        found.append(str(ledger.path))
+    for log in (REPO_ROOT / "build" / "logs").glob("*.log"):
+        if log.stat().st_mtime >= started.timestamp() and secret in log.read_text(errors="replace"):
+            found.append(str(log))
+    if secret in executed.read_text(encoding="utf-8"):
+        found.append(str(executed))
+    return found
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egress, request, monkeypatch):
+    for name in MODEL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    double = request.getfixturevalue("openai_double") if backend != "offline" else None
+    env = {"AGENT_MODEL_BACKEND": BACKENDS[backend], **(double.env() if double else {}), **egress.env()}
+    tag = uuid.uuid4().hex
+    for name, value in {**env, RUN_TAG_ENV: tag}.items():
+        monkeypatch.setenv(name, value)
+    egress_before = len(egress.attempts)
+    started, ledger_mark = datetime.now(timezone.utc), Ledger().mark()
+
+    executed = run_notebook(path, output_dir=OUTPUT_DIR / backend)
+
+    # The kernel is gone now; whatever it started (workers, services, servers) must be gone too.
+    assert_nothing_left(tag, path.name)
+    assert egress.attempts[egress_before:] == [], "tried to reach another machine"
+    if double:
+        key = double.env()["OPENAI_API_KEY"]
+        assert not places_holding(key, executed=executed, started=started, ledger_mark=ledger_mark,
+                                  address=temporal_server.address), "the API key was written down"  # fmt: skip
+
+
+def test_the_key_search_finds_a_key_where_it_is(tmp_path, temporal_server):
+    """The search above must be able to fail: plant the key in a history and a notebook."""
+    key = f"sk-planted-{uuid.uuid4().hex}"
+    started, mark = datetime.now(timezone.utc), Ledger().mark()
+
+    async def plant():
+        client = await Client.connect(temporal_server.address)
+        return await client.start_workflow("NoSuchWorkflow", key, id=f"planted-{uuid.uuid4().hex[:6]}",
+                                           task_queue=f"nobody-{uuid.uuid4().hex[:6]}")  # fmt: skip
+
+    handle = asyncio.run(plant())
+    notebook = tmp_path / "executed.ipynb"
+    notebook.write_text(f'{{"cells": [{{"outputs": ["{key}"]}}]}}', encoding="utf-8")
+    try:
+        found = places_holding(key, executed=notebook, started=started, ledger_mark=mark, address=temporal_server.address)
+    finally:
+        asyncio.run(handle.terminate("planted for a test"))
+    assert len(found) == 2 and str(notebook) in found, found
+
+
+def test_nothing_left_sees_a_process_it_tagged(monkeypatch):
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(RUN_TAG_ENV, tag)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(AssertionError, match="left processes running"):
+            assert_nothing_left(tag, "this test")
+    finally:
+        child.kill()
+        child.wait()

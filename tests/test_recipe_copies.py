@@ -1,0 +1,104 @@
+"""Each recipe, copied into an empty project with exactly what its README says it
+needs, runs there: its worker polls, its starter's workflow completes.
+
+The copy runs on the interpreter that has only ``requirements.txt`` installed:
+``python -S`` with the venv's site-packages on ``PYTHONPATH``, so the editable
+install of this repository (a ``.pth`` file, which ``-S`` does not read) cannot
+quietly supply a module the copy lacks. The model is a real-model backend (the
+wire-format double): the offline stand-in is tutorial machinery, not part of a copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+import site
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from recipes.core.worker import READY_TEXT
+from recipes.tutorial.processes import ManagedProcess
+from tests.test_recipe_layout import RECIPES, declared_needs, recipe_folders
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Run:
+    """How a recipe is run from two terminals, as its README says."""
+
+    starter: list[str]
+    prints: str
+    worker: str | None = None
+    queue_env: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+RUNS = {
+    "plain_agent": Run(["recipes.plain_agent.run", "Any weather alerts in Texas?"], "Answer:"),
+    "hello_temporal": Run(["recipes.hello_temporal.starter", "Ada"], "Hello, Ada!", "recipes.hello_temporal.worker",
+                          "HELLO_TASK_QUEUE"),
+    "weather": Run(["recipes.weather.starter", "Any weather alerts in California?"], "Web UI:",
+                   "recipes.weather.worker", "WEATHER_TASK_QUEUE"),
+    "dynamic_tools": Run(["recipes.dynamic_tools.starter", "What is the capital of Texas?"], "Tools offered:",
+                         "recipes.dynamic_tools.worker", "DYNAMIC_TOOLS_TASK_QUEUE",
+                         {"DYNAMIC_TOOL_MODULES": "recipes.dynamic_tools.extra_tools"}),
+    "durability": Run(["recipes.durability.starter", "briefing", "Texas"], "Web UI:", "recipes.durability.worker",
+                      "DURABILITY_TASK_QUEUE", {"DURABILITY_TOOL_SECONDS": "0.3"}),
+    "microagents": Run(["recipes.microagents.starter", "ask", "chain", "Are there any weather alerts in Texas?"],
+                       "answered by", "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
+}  # fmt: skip
+
+
+def copy_recipe(name: str, project: Path) -> list[str]:
+    """The recipe folder and its declared needs, at the same paths; nothing else."""
+    folders = [name, *sorted(declared_needs(RECIPES / name))]
+    for folder in folders:
+        shutil.copytree(RECIPES / folder, project / "recipes" / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folders
+
+
+def test_every_recipe_has_a_copy_run():
+    assert set(RUNS) == {p.name for p in recipe_folders()}, "add the new recipe to RUNS"
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, temporal_server, weather, openai_double):
+    run = RUNS[name]
+    project = tmp_path / "project"
+    copied = copy_recipe(name, project)
+    assert not (project / "recipes" / "__init__.py").exists() and not (project / "recipes" / "tutorial").exists()
+    env = {
+        "PYTHONPATH": ":".join(site.getsitepackages()),
+        "PYTHONNOUSERSITE": "1",
+        "TEMPORAL_ADDRESS": temporal_server.address,
+        "AGENT_MODEL_BACKEND": "openai-compatible",
+        **openai_double.env(),
+        "NWS_API_URL": weather.url,
+        "AGENT_MODEL_LEDGER": str(tmp_path / "ledger.jsonl"),
+        **run.env,
+    }
+    if run.queue_env:
+        env[run.queue_env] = f"copy-{name}-{uuid.uuid4().hex[:6]}"
+
+    def python(label: str, *args: str, ready: str | None = None) -> ManagedProcess:
+        return ManagedProcess(f"copy-{name}-{label}", [sys.executable, "-S", "-m", *args], env=env, cwd=project,
+                              log_path=tmp_path / f"{label}.log", ready_text=ready)  # fmt: skip
+
+    worker = python("worker", run.worker, ready=READY_TEXT) if run.worker else None
+    starter = python("starter", *run.starter)
+    try:
+        if worker:
+            worker.start(timeout=60)
+        starter.start()
+        code = starter.wait(timeout=120)
+    finally:
+        starter.stop()
+        if worker:
+            worker.stop()
+    out = starter.log()
+    assert code == 0, f"{name} copied with {copied} failed:\n{out[-2000:]}\n{worker.log_tail(20) if worker else ''}"
+    assert run.prints in out, out
