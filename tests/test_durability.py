@@ -13,6 +13,7 @@ import sys
 import textwrap
 import time
 import uuid
+from datetime import datetime
 
 import pytest
 from temporalio.client import Client
@@ -22,6 +23,7 @@ from recipes.core.ledger import Ledger
 from recipes.core.worker import READY_TEXT
 from recipes.durability.activities import NOTIFICATION_WRITTEN_TEXT, read_deliveries, read_outbox
 from recipes.durability.starter import start_briefing, start_weather_question
+from recipes.durability.workflows import WEATHER_TOOL_RETRY
 from recipes.tutorial import proof
 from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.tutorial.processes import REPO_ROOT, ProcessError, pid_alive, python_module
@@ -52,7 +54,7 @@ def rig(temporal_server, weather, tmp_path_factory):
     os.environ["DURABILITY_OUTBOX"] = env["DURABILITY_OUTBOX"]  # read_outbox() in this process
     try:
         yield {"worker": worker, "queue": queue, "ledger": Ledger(env["AGENT_MODEL_LEDGER"]),
-               "address": temporal_server.address, "weather": weather}  # fmt: skip
+               "address": temporal_server.address, "weather": weather, "env": env, "tmp": tmp}  # fmt: skip
     finally:
         worker.stop()
         if old_outbox is None:
@@ -61,16 +63,31 @@ def rig(temporal_server, weather, tmp_path_factory):
             os.environ["DURABILITY_OUTBOX"] = old_outbox
 
 
+@pytest.fixture
+def own_worker(rig):
+    """A worker of this test's own, on its own queue, for tests that kill or reconfigure it:
+    the shared worker stays untouched, so one failure cannot cascade into the next test."""
+    queue = f"test-durability-own-{uuid.uuid4().hex[:8]}"
+    worker = python_module(f"test-durability-{queue}", "recipes.durability.worker",
+                           env={**rig["env"], "DURABILITY_TASK_QUEUE": queue}, ready_text=READY_TEXT,
+                           log_path=rig["tmp"] / f"{queue}.log")  # fmt: skip
+    try:
+        yield worker, queue
+    finally:
+        worker.stop()
+
+
 async def _client(address: str) -> Client:
     return await Client.connect(address, plugins=[OpenAIAgentsPlugin()])
 
 
-def test_kill_mid_tool_then_restart_loses_nothing_and_repeats_no_model_call(rig):
-    worker = rig["worker"]
+def test_kill_mid_tool_then_restart_loses_nothing_and_repeats_no_model_call(rig, own_worker):
+    worker, queue = own_worker
+    worker.start(timeout=60)
 
     async def scenario():
         client = await _client(rig["address"])
-        handle = await start_briefing(client, ["California", "Texas", "Florida"], task_queue=rig["queue"])
+        handle = await start_briefing(client, ["California", "Texas", "Florida"], task_queue=queue)
         in_flight = await proof.wait_for_tool_in_flight(handle, after_model_calls=2, timeout=60)
         killed_pid = worker.pid
         killed_at = proof.now()
@@ -96,24 +113,25 @@ def test_kill_mid_tool_then_restart_loses_nothing_and_repeats_no_model_call(rig)
     assert audit.model_steps == audit.completed == 4
     assert set(audit.attempts.values()) == {1}, "no model call was retried"
     assert audit.ledger_calls == 4 and not audit.duplicate_fingerprints
-    assert audit.repeated_completed_calls == 0
+    assert audit.calls_made_again == 0
     identities = proof.worker_identities(history)
     assert len(identities) == 2 and proof.identity_pid(identities[0]) == r["killed_pid"]
     assert proof.identity_pid(identities[1]) == worker.pid
     interrupted = next(s for s in activity_steps(history) if s.activity_id == r["in_flight"]["activity_id"])
     assert interrupted.attempts == 2 and "heartbeat" in interrupted.last_failure.lower()
     assert all(state in r["result"].answer for state in ('"CA"', '"TX"', '"FL"'))
-    assert rec.next_step is not None
+    # The first step to complete after the kill was the interrupted tool, on its second attempt.
+    assert rec.next_step is not None and rec.next_step.activity_id == interrupted.activity_id, rec.line()
 
 
-def test_notification_is_sent_once_although_the_activity_ran_twice(rig):
-    worker = rig["worker"]
+def test_notification_is_sent_once_although_the_activity_ran_twice(rig, own_worker):
+    worker, queue = own_worker
+    worker.env["DURABILITY_PAUSE_AFTER_SEND_S"] = "30"
+    worker.start(timeout=60)
 
     async def scenario():
         client = await _client(rig["address"])
-        worker.env["DURABILITY_PAUSE_AFTER_SEND_S"] = "30"
-        await asyncio.to_thread(worker.restart, 60)
-        handle = await start_briefing(client, ["Texas"], notify=True, task_queue=rig["queue"])
+        handle = await start_briefing(client, ["Texas"], notify=True, task_queue=queue)
         await asyncio.to_thread(worker.wait_for_log, NOTIFICATION_WRITTEN_TEXT, 60)
         worker.kill()  # after the write, before the activity reported completion
         del worker.env["DURABILITY_PAUSE_AFTER_SEND_S"]
@@ -136,7 +154,7 @@ def test_weather_faults_are_retried_and_the_agent_still_answers(rig):
     svc = rig["weather"]
     svc.reset()
     svc.fail_next(2)  # 503, 503
-    svc.rate_limit_next(1, retry_after_s=1)  # 429 + Retry-After: 1
+    svc.rate_limit_next(1, retry_after_s=3)  # 429 + Retry-After: 3, longer than any backoff of the policy (≤ 2 s)
     svc.slow_next(1, 3.0)  # longer than the tool's 2 s start-to-close timeout
 
     async def scenario():
@@ -151,6 +169,10 @@ def test_weather_faults_are_retried_and_the_agent_still_answers(rig):
     assert tool.status == "completed" and tool.attempts == 5
     assert statuses == [503, 503, 429, 200, 200]  # the 4th answered too late: its attempt had timed out
     assert "timeout" in tool.last_failure.lower()
+    # The wait after the 429 was its Retry-After (3 s), not the backoff (at most WEATHER_TOOL_RETRY.maximum_interval).
+    times = [datetime.fromisoformat(r["time"].replace("Z", "+00:00")) for r in svc.requests() if r["area"] == "TX"]
+    gap = (times[3] - times[2]).total_seconds()
+    assert gap >= 2.9 > WEATHER_TOOL_RETRY.maximum_interval.total_seconds(), gap
     assert "active weather alert" in answer and '"TX"' in answer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -25,6 +26,20 @@ def source(cell: dict) -> str:
 
 def code_cells(path: Path) -> list[dict]:
     return [c for c in cells(path) if c["cell_type"] == "code"]
+
+
+def parse(code: str) -> ast.AST:
+    """A cell as Python (IPython allows top-level ``await``)."""
+    return compile(code, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+def names_read(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def names_assigned(tree: ast.AST) -> set[str]:
+    """Names a cell binds to values it computes (not imports, functions or classes)."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def test_the_learning_path_exists():
@@ -61,9 +76,15 @@ class TestNotebook:
         code = "\n".join(source(c) for c in code_cells(path))
         assert not re.search(r"@(workflow|activity)\.defn", code), "workflows/activities belong in recipes/"
 
-    def test_ends_with_a_check_cell_that_asserts(self, path):
-        last = source(code_cells(path)[-1])
-        assert re.search(r"^\s*assert\b", last, re.M), "the last code cell must assert the lesson"
+    def test_ends_with_a_check_cell_that_asserts_what_the_notebook_computed(self, path):
+        *earlier, last = [parse(source(c)) for c in code_cells(path)]
+        asserts = [n for n in ast.walk(last) if isinstance(n, ast.Assert)]
+        assert asserts, "the last code cell must assert the lesson"
+        constant = [ast.unparse(a) for a in asserts if not names_read(a.test)]
+        assert not constant, f"asserts that read nothing cannot fail: {constant}"
+        computed = set().union(*(names_assigned(tree) for tree in earlier))
+        assert any(names_read(a.test) & computed for a in asserts), \
+            "the check cell must assert on a value the notebook computed in an earlier cell"
 
     def test_is_listed_in_the_readme(self, path):
         assert path.name in (REPO_ROOT / "README.md").read_text(encoding="utf-8")

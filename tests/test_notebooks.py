@@ -114,6 +114,22 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
                                   address=temporal_server.address), "the API key was written down"  # fmt: skip
 
 
+@pytest.mark.notebook
+def test_parameters_override_the_environment(temporal_server, openai_double, egress, weather, monkeypatch):
+    """papermill -p: the environment says "the double, via Chat Completions"; the parameters say
+    "offline, and this weather API" -- and the parameters win (notebook 03's nws_api_url branch)."""
+    for name, value in {"AGENT_MODEL_BACKEND": "openai-compatible", **openai_double.env(), **egress.env()}.items():
+        monkeypatch.setenv(name, value)
+    weather.reset()
+    model_requests = len(openai_double.requests())
+    path = next(p for p in notebook_paths() if p.name.startswith("03_"))
+    executed = run_notebook(path, {"model": "offline", "nws_api_url": weather.url}, output_dir=OUTPUT_DIR / "parameters")
+    text = executed.read_text(encoding="utf-8")
+    assert "Model:    offline" in text and f"Weather API: {weather.url}" in text
+    assert "CA" in [r["area"] for r in weather.requests()], "the notebook's worker called the API it was given"
+    assert len(openai_double.requests()) == model_requests, "no request went to the model the environment named"
+
+
 def test_the_key_search_finds_a_key_where_it_is(tmp_path, temporal_server):
     """The search above must be able to fail: plant the key in a history and a notebook."""
     key = f"sk-planted-{uuid.uuid4().hex}"

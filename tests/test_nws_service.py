@@ -159,12 +159,9 @@ def test_slow_next_adds_latency_once(http, service):
     service.slow_next(1, 0.6)
     t0 = time.monotonic()
     assert _alerts(http, service, "FL").status_code == 200
-    slow = time.monotonic() - t0
-    t0 = time.monotonic()
+    assert time.monotonic() - t0 >= 0.6  # a lower bound: a sleep is never shorter
     assert _alerts(http, service, "FL").status_code == 200
-    fast = time.monotonic() - t0
-    assert slow >= 0.6
-    assert fast < 0.5
+    # What the service decided for each request: slow once, then not (no wall-clock upper bound).
     assert [r["latency_s"] for r in service.requests()] == [0.6, 0.0]
 
 
@@ -175,9 +172,8 @@ def test_set_latency_applies_to_all_requests(http, service):
         _alerts(http, service, "NY")
         assert time.monotonic() - t0 >= 0.3
     service.set_latency(0)
-    t0 = time.monotonic()
     _alerts(http, service, "NY")
-    assert time.monotonic() - t0 < 0.3
+    assert [r["latency_s"] for r in service.requests()] == [0.3, 0.3, 0.0]
 
 
 def test_garbage_is_not_json(http, service):
@@ -246,9 +242,8 @@ def test_reset_clears_faults_latency_and_log(http, service):
     service.reset()
     state = service.state()
     assert state == {"pending_faults": [], "latency_s": 0.0, "request_count": 0}
-    t0 = time.monotonic()
     assert _alerts(http, service, "CA").status_code == 200
-    assert time.monotonic() - t0 < 1
+    assert [(r["status"], r["latency_s"]) for r in service.requests()] == [(200, 0.0)]
 
 
 def test_reset_can_keep_the_log(http, service):

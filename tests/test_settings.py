@@ -111,6 +111,27 @@ def test_as_env_reproduces_the_settings_in_a_subprocess(monkeypatch, tmp_path):
     assert TemporalSettings.load() == parent
 
 
+def test_mtls_client_certificate_and_key_reach_the_client_and_a_worker(monkeypatch, tmp_path):
+    """Temporal Cloud with mTLS: the README's TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH."""
+    (tmp_path / "client.pem").write_text("-----BEGIN CERTIFICATE----- test")
+    (tmp_path / "client.key").write_text("-----BEGIN PRIVATE KEY----- test")
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(tmp_path / "client.pem"))
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(tmp_path / "client.key"))
+    parent = TemporalSettings.load(address="agents.a1b2c.tmprl.cloud:7233", namespace="agents.a1b2c")
+    tls = parent.connect_config()["tls"]
+    assert tls.client_cert == b"-----BEGIN CERTIFICATE----- test"
+    assert tls.client_private_key == b"-----BEGIN PRIVATE KEY----- test"
+    env = parent.as_env()  # a worker subprocess gets the paths, not the key's contents
+    assert env["TEMPORAL_TLS_CLIENT_KEY_PATH"] == str(tmp_path / "client.key")
+    assert "PRIVATE KEY" not in "".join(env.values())
+    for name in [k for k in os.environ if k.startswith("TEMPORAL_") and k != "TEMPORAL_CONFIG_FILE"]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert TemporalSettings.load() == parent
+    assert parent.web_ui_url("wf") == "https://cloud.temporal.io/namespaces/agents.a1b2c/workflows/wf"
+
+
 def test_local_as_env_carries_the_ui_port(monkeypatch):
     monkeypatch.setenv("TEMPORAL_UI_PORT", "9999")
     env = TemporalSettings.load(address="localhost:7400").as_env()

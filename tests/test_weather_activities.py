@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from datetime import timedelta
 
 import pytest
@@ -184,10 +183,8 @@ def test_garbage_is_a_clear_error(service):
 def test_timeout_is_retryable(service, monkeypatch):
     monkeypatch.setenv("NWS_TIMEOUT_S", "0.5")
     service.slow_next(1, 3)
-    t0 = time.monotonic()
     err = run_error(get_weather_alerts, "NY")
-    assert time.monotonic() - t0 < 2.5
-    assert err.type == "NWSTimeout"
+    assert err.type == "NWSTimeout"  # it gave up after 0.5 s: waiting 3 s would have answered 200
     assert not err.non_retryable
     # the request really arrived -- the service logged it even though we gave up
     assert service.requests()[0]["latency_s"] == 3
