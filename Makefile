@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 JUPYTER_PORT ?= 8888
+# Test processes for `make test`: the suite mostly waits (timeouts, workers starting), so
+# more processes than cores still pays; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 4
 # JupyterLab's login token: yours if JUPYTER_TOKEN is set, else a fresh one per `make lab`.
 ifndef JUPYTER_TOKEN
 JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
@@ -53,7 +56,7 @@ lab: server
 # offline model and against the OpenAI wire-format double on both API paths. The
 # test session starts a dev server if none answers and stops the one it started.
 test: install
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n $(TEST_WORKERS) --durations=15
 
 # The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
 unit: install

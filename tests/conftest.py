@@ -16,18 +16,36 @@ def local_tracing():
     return install_tracing()
 
 
-@pytest.fixture(scope="session")
-def temporal_server():
-    """The server at TEMPORAL_ADDRESS (default localhost:7233): reused if it
-    answers, else started for this session and stopped at its end."""
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    """The dev server is started (or found) once, by the process that runs the
+    session -- with ``-n``, the controller, before any worker asks for it -- and
+    stopped by it at the end if it started it."""
+    if _is_xdist_worker(config) or config.option.collectonly:
+        return
     from recipes.tutorial.temporal_server import ensure_server
 
-    server = ensure_server()
-    try:
-        yield server
-    finally:
-        if server.started_here:
-            server.stop()
+    config.stash[_SERVER] = ensure_server()
+
+
+def pytest_unconfigure(config):
+    server = config.stash.get(_SERVER, None)
+    if server is not None and server.started_here:
+        server.stop()
+
+
+_SERVER = pytest.StashKey()
+
+
+@pytest.fixture(scope="session")
+def temporal_server():
+    """The server at TEMPORAL_ADDRESS (default localhost:7233), which the session started or found."""
+    from recipes.tutorial.temporal_server import ensure_server
+
+    return ensure_server()
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -36,6 +54,20 @@ def pytest_sessionfinish(session, exitstatus):
     import gc
 
     gc.collect()
+
+
+FIGURES = "figures"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Measured figures tests recorded (``record_property("figures", text)``), printed
+    in the normal log whether the test ran here or in an xdist worker."""
+    lines = [value for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed")
+             for name, value in report.user_properties if name == FIGURES]  # fmt: skip
+    if lines:
+        terminalreporter.section("measured")
+        for text in lines:
+            terminalreporter.write_line(text)
 
 
 @pytest.fixture(scope="module")

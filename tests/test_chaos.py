@@ -100,10 +100,10 @@ async def _chaos(address: str, tmp: Path, seed: int) -> dict:
     }  # fmt: skip
 
 
-def test_twenty_runs_survive_ten_random_kills(temporal_server, tmp_path, capsys):
+def test_twenty_runs_survive_ten_random_kills(temporal_server, tmp_path, record_property):
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1_000_000))
-    with capsys.disabled():  # the seed and figures belong in the test log, pass or fail
-        print(f"\nCHAOS_SEED={seed}")
+    # The seed and figures belong in the test log, pass or fail (printed in the "measured" section).
+    record_property("figures", f"chaos: CHAOS_SEED={seed}")
     try:
         r = asyncio.run(_chaos(temporal_server.address, tmp_path, seed))
     except Exception as err:  # name the seed, so the failure can be replayed
@@ -136,15 +136,18 @@ def test_twenty_runs_survive_ten_random_kills(temporal_server, tmp_path, capsys)
     left_running = [pid for pid in r["worker"].pids if pid_alive(pid)]
     interrupted = sum(1 for h in r["histories"] for s in activity_steps(h) if s.attempts > 1)
 
-    with capsys.disabled():
-        print(f"seed {r['seed']}: {len(r['runs'])} runs, {len(r['kills'])} kills (pids {killed_pids}), "
-              f"{r['statuses'].count('COMPLETED')} completed in {r['elapsed']:.0f}s")  # fmt: skip
-        print(f"steps re-run after a kill: {interrupted} (model steps among them: {retried_model_steps}); "
-              f"runs in which a completed model call was made again: {len(made_again)}")
-        if recoveries:
-            print(f"kill -> next step completed: min {min(recoveries):.1f}s, median {statistics.median(recoveries):.1f}s, "
-                  f"max {max(recoveries):.1f}s")
-        print(f"answers different from the fault-free run: {mismatched or 'none'}; processes left: {left_running or 'none'}")
+    figures = [
+        f"chaos: seed {r['seed']}: {len(r['runs'])} runs, {len(r['kills'])} kills (pids {killed_pids}), "
+        f"{r['statuses'].count('COMPLETED')} completed in {r['elapsed']:.0f}s",
+        f"chaos: steps re-run after a kill: {interrupted} (model steps among them: {retried_model_steps}); "
+        f"runs in which a completed model call was made again: {len(made_again)}",
+        f"chaos: answers different from the fault-free run: {mismatched or 'none'}; processes left: {left_running or 'none'}",
+    ]
+    if recoveries:
+        figures.append(f"chaos: kill -> next step completed: min {min(recoveries):.1f}s, "
+                       f"median {statistics.median(recoveries):.1f}s, max {max(recoveries):.1f}s")  # fmt: skip
+    for line in figures:
+        record_property("figures", line)
 
     assert len(r["runs"]) == RUNS and len(r["kills"]) == KILLS
     assert r["statuses"] == ["COMPLETED"] * RUNS, r["statuses"]

@@ -15,6 +15,7 @@ from recipes.tools.weather_alerts import (
     DEFAULT_USER_AGENT,
     fetch_alerts,
     get_weather_alerts,
+    normalize_state,
     summarize_alerts,
 )
 
@@ -115,13 +116,19 @@ def test_docstring_is_the_tool_description():
 # ---------------------------------------------------------------- failures
 
 
-@pytest.mark.parametrize("bad", ["ZZ", "", "California", "C1", "  "])
+@pytest.mark.parametrize("bad", ["ZZ", "", "Narnia", "C1", "  "])
 def test_invalid_state_is_non_retryable_and_does_no_io(service, bad):
     err = run_error(get_weather_alerts, bad)
     assert err.type == "InvalidState"
     assert err.non_retryable
     assert "is not a US state code; use a two-letter code such as CA or TX" in err.message
     assert service.requests() == []
+
+
+@pytest.mark.parametrize("given", ["California", " california ", "CA", "ca"])
+def test_a_state_name_is_taken_as_its_code(given):
+    """A real model sometimes passes the name although the schema asks for the code."""
+    assert normalize_state(given) == "CA"
 
 
 def test_invalid_state_message_quotes_the_input():

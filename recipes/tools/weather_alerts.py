@@ -95,13 +95,19 @@ def api_base_url() -> str:
     return (os.environ.get(ENV_API_URL) or DEFAULT_API_URL).rstrip("/")
 
 
+#: "texas" -> "TX": a real model sometimes passes the name although the schema asks for the code.
+_CODE_BY_NAME = {name.lower(): code for code, name in AREA_NAMES.items()}
+
+
 def normalize_state(state: str) -> str:
-    """Return the upper-case two-letter code, or raise a non-retryable ``InvalidState`` error.
+    """Return the upper-case two-letter code (a full state name is accepted too), or
+    raise a non-retryable ``InvalidState`` error.
 
     Runs before any I/O: a bad code from the model should fail fast (retrying
     won't fix it) with a message the model can act on.
     """
-    code = str(state).strip().upper() if state is not None else ""
+    text = str(state).strip() if state is not None else ""
+    code = _CODE_BY_NAME.get(text.lower(), text.upper())
     if code not in AREA_NAMES:
         shown = str(state).strip() if state is not None else ""
         raise ApplicationError(
