@@ -1,9 +1,15 @@
-"""Run a Temporal worker for agent workflows: the piece every recipe's
-``worker.py`` calls, so the model switch, tracing and shutdown live in one place.
+"""Run a Temporal worker for agent workflows: the model switch, tracing and
+shutdown in one place, so each recipe's ``worker.py`` is a few lines.
 
-A recipe's entrypoint is a few lines::
+Written out (``recipes/weather/worker.py`` does this)::
 
-    from recipes.core.worker import run_worker_main
+    plugin, model = agents_plugin(MODEL_PARAMS)
+    client = await connect(TemporalSettings.load(), plugins=[plugin])
+    worker = Worker(client, task_queue="weather-agent", workflows=[...], activities=[...])
+    await serve(worker, model=model)
+
+or in one call::
+
     run_worker_main(task_queue="weather-agent", workflows=[...], activities=[...],
                     model_params=MODEL_PARAMS)
 
@@ -26,7 +32,7 @@ from typing import Any
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.core.models import choose_model
+from recipes.core.models import ModelChoice, choose_model
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.core.tracing import install_tracing
@@ -42,6 +48,29 @@ def worker_identity() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
+def agents_plugin(model_params: ModelActivityParameters) -> tuple[OpenAIAgentsPlugin, ModelChoice]:
+    """``OpenAIAgentsPlugin`` with the model switch's provider (metered), and the choice
+    it made; Agents SDK traces are routed locally first (:func:`install_tracing`)."""
+    choice = choose_model()
+    install_tracing(model=choice)
+    return OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider()), choice
+
+
+async def serve(worker: Worker, *, model: ModelChoice | None = None) -> None:
+    """Poll until SIGTERM/SIGINT, then shut down gracefully. Prints ``READY_TEXT``
+    once polling, so a parent process (a notebook, a test) knows it is up."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        config = worker.config()
+        print(f"{READY_TEXT}: task queue {config['task_queue']!r}, identity {config.get('identity') or worker_identity()}"
+              + (f", model {model.describe()}" if model else ""), flush=True)  # fmt: skip
+        await stop.wait()
+    print("Worker stopped", flush=True)
+
+
 async def run_worker(
     *,
     task_queue: str,
@@ -55,9 +84,7 @@ async def run_worker(
     ``worker_options`` go to ``temporalio.worker.Worker`` as they are (e.g.
     ``max_concurrent_activities``, ``sticky_queue_schedule_to_start_timeout``).
     """
-    choice = choose_model()
-    install_tracing(model=choice)
-    plugin = OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider())
+    plugin, model = agents_plugin(model_params)
     client = await connect(TemporalSettings.load(), plugins=[plugin])
     worker = Worker(
         client,
@@ -67,18 +94,7 @@ async def run_worker(
         identity=worker_identity(),
         **worker_options,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        print(
-            f"{READY_TEXT}: task queue {task_queue!r}, identity {worker_identity()}, "
-            f"model {choice.describe()}",
-            flush=True,
-        )
-        await stop.wait()
-    print("Worker stopped", flush=True)
+    await serve(worker, model=model)
 
 
 def run_worker_main(**kwargs) -> None:

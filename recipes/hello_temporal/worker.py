@@ -3,22 +3,19 @@
     python -m recipes.hello_temporal.worker
 
 The Temporal server never runs your code; it hands out tasks on the
-``hello-temporal`` task queue (``$HELLO_TASK_QUEUE`` to change it) and records what the worker reports back. This
-worker is plain Temporal (no agents, no model), so it uses ``Worker`` directly
-instead of :func:`recipes.core.worker.run_worker_main`.
+``hello-temporal`` task queue (``$HELLO_TASK_QUEUE`` to change it) and records
+what the worker reports back. This worker is plain Temporal (no agents, no
+model): a ``Worker`` with the workflow and the activity, served until Ctrl-C.
 """
 
 from __future__ import annotations
-
-import asyncio
-import signal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import READY_TEXT, exit_with_parent, worker_identity
+from recipes.core.worker import exit_with_parent, serve, worker_identity
 from recipes.hello_temporal.activities import HELLO_ACTIVITIES
 from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, default_task_queue
 
@@ -37,14 +34,7 @@ def build_worker(client: Client, task_queue: str | None = None) -> Worker:
 
 async def main() -> None:
     client = await connect(TemporalSettings.load())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client):
-        print(f"{READY_TEXT}: task queue {default_task_queue()!r}, identity {worker_identity()}", flush=True)
-        await stop.wait()
-    print("Worker stopped", flush=True)
+    await serve(build_worker(client))  # polls until SIGTERM / Ctrl-C, then shuts down gracefully
 
 
 if __name__ == "__main__":
