@@ -45,9 +45,9 @@ status: install
 	$(PY) -m recipes.tutorial.temporal_server status
 
 # JupyterLab on notebooks/ (Ctrl-C stops it); the server keeps running until `make stop`.
+# `server` has printed the Web UI's URL; the JupyterLab URL, with its token, follows.
 # Jupyter refuses to run as root (containers, CI) unless told it is on purpose.
 lab: server
-	@$(PY) -m recipes.tutorial.temporal_server status | grep "Web UI" || true
 	@echo "JupyterLab: http://localhost:$(JUPYTER_PORT)/lab?token=$(JUPYTER_TOKEN)"
 	JUPYTER_TOKEN=$(JUPYTER_TOKEN) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 		--port=$(JUPYTER_PORT) --ServerApp.port_retries=0 $(if $(filter 0,$(shell id -u)),--allow-root)
