@@ -66,7 +66,7 @@ def pytest_terminal_summary(terminalreporter):
              for name, value in report.user_properties if name == FIGURES]  # fmt: skip
     if lines:
         terminalreporter.section("measured")
-        for text in lines:
+        for text in sorted(lines):  # grouped by their prefix ("chaos: ...", "notebook ...")
             terminalreporter.write_line(text)
 
 

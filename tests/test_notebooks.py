@@ -92,7 +92,8 @@ def places_holding(secret: str, *, executed: Path, started: datetime, ledger_mar
 @pytest.mark.notebook
 @pytest.mark.parametrize("backend", list(BACKENDS))
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
-def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egress, request, monkeypatch):
+def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egress, request, monkeypatch,
+                                             record_property):  # fmt: skip
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
     double = request.getfixturevalue("openai_double") if backend != "offline" else None
@@ -103,7 +104,11 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
     egress_before = len(egress.attempts)
     started, ledger_mark = datetime.now(timezone.utc), Ledger().mark()
 
+    t0 = time.monotonic()
     executed = run_notebook(path, output_dir=OUTPUT_DIR / backend)
+    # Listed in the log's "measured" section: which notebook ran on which model path, and how long.
+    record_property("figures", f"notebook {path.stem} on {backend} ({BACKENDS[backend]}): "
+                               f"{time.monotonic() - t0:.0f}s -> {executed.relative_to(REPO_ROOT)}")  # fmt: skip
 
     # The kernel is gone now; whatever it started (workers, services, servers) must be gone too.
     assert_nothing_left(tag, path.name)
