@@ -6,9 +6,6 @@ proofs and the check -- still passes, and nothing is left running."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import time
 import uuid
 from pathlib import Path
 
@@ -16,7 +13,7 @@ import nbformat
 import pytest
 
 from ci.run_notebooks import NOTEBOOKS, run_notebook
-from tests.test_notebooks import RUN_TAG_ENV, processes_tagged
+from tests.test_notebooks import RUN_TAG_ENV, assert_nothing_left
 
 NOTEBOOK = NOTEBOOKS / "05_kill_the_worker.ipynb"
 
@@ -84,9 +81,4 @@ def test_notebook_05_holds_whatever_a_person_clicks(presses, printed, temporal_s
     executed = run_notebook(_with_presses(tmp_path, presses), output_dir=tmp_path / "executed")
     outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(executed, as_version=4).cells])
     assert "Lesson checked" in outputs and printed in outputs
-    deadline = time.monotonic() + 5
-    while (left := processes_tagged(tag)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"processes left running: {sorted(left)}"
+    assert_nothing_left(tag, "notebook 05 with a person at the buttons")

@@ -31,6 +31,7 @@ from typing import Any
 
 from recipes.core.errors import TutorialError
 from recipes.core.worker import PARENT_PID_ENV
+from recipes.tutorial.local_service import signal_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,7 +153,7 @@ class ManagedProcess:
                 )
             assert self._popen is not None
             pid = self._popen.pid
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             self._popen.wait()
             self.kills.append(Kill(pid, datetime.now(timezone.utc), by, dict(context or {})))
             return pid
@@ -182,15 +183,15 @@ class ManagedProcess:
         if self._popen is None:
             return
         if self._popen.poll() is None:
-            _signal_group(self._popen.pid, signal.SIGTERM)
+            signal_group(self._popen.pid, signal.SIGTERM)
             try:
                 self._popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                _signal_group(self._popen.pid, signal.SIGKILL)
+                signal_group(self._popen.pid, signal.SIGKILL)
                 self._popen.wait()
         else:
             # The leader is gone; make sure nothing it spawned lingers in its group.
-            _signal_group(self._popen.pid, signal.SIGKILL)
+            signal_group(self._popen.pid, signal.SIGKILL)
         _live.discard(self)
 
     def wait(self, timeout: float = 60.0) -> int:
@@ -257,13 +258,6 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return bool(state) and not state.startswith("Z")
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)  # the child leads its own session, so its pgid is its pid
-    except ProcessLookupError:
-        pass
 
 
 _live: set[ManagedProcess] = set()

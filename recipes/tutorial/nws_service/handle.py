@@ -3,11 +3,8 @@ and drive its control protocol from a notebook or a test."""
 
 from __future__ import annotations
 
-import atexit
-import functools
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -19,28 +16,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from recipes.tutorial.local_service import first_stdout_line, loopback_opener, signal_group, stop_at_exit
 from recipes.tutorial.nws_service.server import CONTROL_PREFIX
-
-_RUNNING: set[WeatherService] = set()
-_RUNNING_LOCK = threading.Lock()
-_ATEXIT_REGISTERED = False
-
-
-@functools.lru_cache(maxsize=None)
-def _opener() -> urllib.request.OpenerDirector:
-    # Never route control calls to loopback through an HTTP(S)_PROXY from the environment.
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _stop_all_at_exit() -> None:
-    with _RUNNING_LOCK:
-        services = list(_RUNNING)
-    for svc in services:
-        try:
-            svc.stop()
-        except Exception:  # noqa: BLE001 - best effort at interpreter exit
-            pass
-
 
 class WeatherService:
     """Handle on a local weather service: start/stop the subprocess and drive its control API.
@@ -105,7 +82,7 @@ class WeatherService:
 
         svc = cls("http://invalid", process=proc)
         try:
-            line = _read_first_line(proc, startup_timeout)
+            line = first_stdout_line(proc, startup_timeout, "weather service")
             if not line.startswith("http://"):
                 code = proc.poll()
                 raise RuntimeError(
@@ -121,12 +98,7 @@ class WeatherService:
             if proc.stdout is not None:
                 proc.stdout.close()
 
-        global _ATEXIT_REGISTERED
-        with _RUNNING_LOCK:
-            _RUNNING.add(svc)
-            if not _ATEXIT_REGISTERED:
-                atexit.register(_stop_all_at_exit)
-                _ATEXIT_REGISTERED = True
+        stop_at_exit(svc)
         return svc
 
     @classmethod
@@ -159,16 +131,15 @@ class WeatherService:
         """
         with self._lock:
             proc, self._proc = self._proc, None
-        with _RUNNING_LOCK:
-            _RUNNING.discard(self)
+        stop_at_exit(self, forget=True)
         if proc is None:
             return
         if proc.poll() is None:  # not reaped yet => pid/pgid still belong to our child
-            _signal_group(proc, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
+                signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(timeout)
         if proc.stdout is not None and not proc.stdout.closed:
             proc.stdout.close()
@@ -260,7 +231,7 @@ class WeatherService:
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         try:
-            with _opener().open(req, timeout=self._timeout) as resp:
+            with loopback_opener().open(req, timeout=self._timeout) as resp:
                 return json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as e:
             detail = e.read().decode("utf-8", "replace")
@@ -269,28 +240,3 @@ class WeatherService:
             except ValueError:
                 pass
             raise RuntimeError(f"{method} {CONTROL_PREFIX}{name} -> HTTP {e.code}: {detail}") from None
-
-
-
-def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, sig)
-        elif sig == signal.SIGTERM:
-            proc.terminate()
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    """Read the child's first stdout line without blocking forever (portable: a thread, not select)."""
-    assert proc.stdout is not None
-    q: queue.Queue[str] = queue.Queue(maxsize=1)
-    stdout = proc.stdout
-    threading.Thread(target=lambda: q.put(stdout.readline()), daemon=True).start()
-    try:
-        return q.get(timeout=timeout).strip()
-    except queue.Empty:
-        raise RuntimeError(f"weather service printed no URL within {timeout:g}s") from None

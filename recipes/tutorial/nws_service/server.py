@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from recipes.tools.sample_alerts import load_sample_alerts
+from recipes.tutorial.local_service import stop_with_parent
 from recipes.tools.us_states import AREA_NAMES
 
 HOST = "127.0.0.1"
@@ -374,16 +375,6 @@ def make_server(port: int = DEFAULT_PORT, *, data: dict[str, Any] | None = None,
     return _server_class()((HOST, port), data=data or load_sample_alerts(), quiet=quiet)
 
 
-def _watch_parent(parent_pid: int, server: Any) -> None:
-    """Exit when the process that started us is gone (e.g. a SIGKILLed notebook kernel)."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            sys.stderr.write("nws-local: parent process exited; shutting down\n")
-            threading.Thread(target=server.shutdown, daemon=True).start()
-            return
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m recipes.tutorial.nws_service",
@@ -417,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_term)
     if args.exit_with_parent and os.name == "posix":
-        threading.Thread(target=_watch_parent, args=(args.exit_with_parent, server), daemon=True).start()
+        stop_with_parent(args.exit_with_parent, server, "nws-local")
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

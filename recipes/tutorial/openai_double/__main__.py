@@ -13,20 +13,11 @@ import os
 import signal
 import sys
 import threading
-import time
-from typing import Any
+
+from recipes.tutorial.local_service import stop_with_parent
 
 from .handle import API_KEY_ENV
 from .server import DEFAULT_MODEL, DEFAULT_STREAM_PACE_S, HOST, make_server
-
-
-def _watch_parent(parent_pid: int, server: Any) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            sys.stderr.write("openai-double: parent process exited; shutting down\n")
-            threading.Thread(target=server.shutdown, daemon=True).start()
-            return
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown, daemon=True).start())
     if args.exit_with_parent:
-        threading.Thread(target=_watch_parent, args=(args.exit_with_parent, server), daemon=True).start()
+        stop_with_parent(args.exit_with_parent, server, "openai-double")
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

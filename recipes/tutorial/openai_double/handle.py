@@ -8,11 +8,8 @@ through the environment (never argv, where ``ps`` would show it).
 
 from __future__ import annotations
 
-import atexit
-import functools
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -23,6 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from recipes.tutorial.local_service import first_stdout_line, loopback_opener, signal_group, stop_at_exit
+
 from .server import CONTROL_PREFIX, DEFAULT_MODEL
 
 __all__ = ["API_KEY_ENV", "OpenAIDouble"]
@@ -30,29 +29,6 @@ __all__ = ["API_KEY_ENV", "OpenAIDouble"]
 #: How the handle hands the required key to the subprocess.
 API_KEY_ENV = "OPENAI_DOUBLE_API_KEY"
 _NO_KEY_NEEDED = "double-accepts-any-key"
-
-_RUNNING: set[OpenAIDouble] = set()
-_RUNNING_LOCK = threading.Lock()
-
-
-@functools.lru_cache(maxsize=None)
-def _opener() -> urllib.request.OpenerDirector:
-    # Control calls go to loopback: never through an HTTP(S)_PROXY from the environment.
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _stop_all_at_exit() -> None:
-    with _RUNNING_LOCK:
-        doubles = list(_RUNNING)
-    for double in doubles:
-        try:
-            double.stop()
-        except Exception:  # noqa: BLE001 - best effort at interpreter exit
-            pass
-
-
-atexit.register(_stop_all_at_exit)
-
 
 class OpenAIDouble:
     """A running OpenAI wire-format test double (a subprocess), and its control API."""
@@ -111,10 +87,9 @@ class OpenAIDouble:
             if log_file is not None:
                 log_file.close()  # the child has its own copy
         double = cls(proc, "http://invalid/v1", api_key, model)
-        with _RUNNING_LOCK:
-            _RUNNING.add(double)
+        stop_at_exit(double)
         try:
-            line = _first_line(proc, startup_timeout)
+            line = first_stdout_line(proc, startup_timeout, "OpenAI double")
             if not line.startswith("http://"):
                 raise RuntimeError(f"OpenAI double failed to start (exit code {proc.poll()}): {line or 'no output'}")
             double._url, double._root = line, line[: -len("/v1")]
@@ -145,16 +120,15 @@ class OpenAIDouble:
         """SIGTERM the process group, then SIGKILL if it lingers. Safe to call twice."""
         with self._lock:
             proc, self._proc = self._proc, None
-        with _RUNNING_LOCK:
-            _RUNNING.discard(self)
+        stop_at_exit(self, forget=True)
         if proc is None:
             return
         if proc.poll() is None:  # not reaped yet => the pid/pgid are still our child's
-            _signal_group(proc, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
+                signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(timeout)
 
     def __enter__(self) -> OpenAIDouble:
@@ -231,27 +205,8 @@ class OpenAIDouble:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with _opener().open(req, timeout=10) as resp:
+            with loopback_opener().open(req, timeout=10) as resp:
                 return json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as e:
             detail = e.read().decode("utf-8", "replace")
             raise RuntimeError(f"{method} {CONTROL_PREFIX}{name} -> HTTP {e.code}: {detail}") from None
-
-
-def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    """The child's first stdout line, without blocking forever (a thread, not select)."""
-    stdout = proc.stdout
-    assert stdout is not None
-    lines: queue.Queue[str] = queue.Queue(maxsize=1)
-    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout).strip()
-    except queue.Empty:
-        raise RuntimeError(f"OpenAI double printed no URL within {timeout:g}s") from None
