@@ -11,14 +11,28 @@ import atexit
 import functools
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["first_stdout_line", "loopback_opener", "signal_group", "stop_at_exit", "stop_with_parent"]
+__all__ = [
+    "loopback_opener",
+    "read_url",
+    "signal_group",
+    "spawn",
+    "stop_at_exit",
+    "stop_with_parent",
+    "terminate",
+]
+
+#: The directory that holds ``recipes/``: where a service runs from and what it imports.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def signal_group(pid: int, sig: int) -> None:
@@ -36,7 +50,57 @@ def loopback_opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def first_stdout_line(proc: subprocess.Popen[str], timeout: float, what: str) -> str:
+def spawn(module: str, args: Sequence[str], *, env: Mapping[str, str],
+          log_path: str | os.PathLike[str] | None = None) -> subprocess.Popen[str]:  # fmt: skip
+    """Start ``python -m module args`` in its own process group, told to end with us
+    (``--exit-with-parent``), its stdout piped for the URL line, its stderr appended
+    to ``log_path`` (or discarded, with ``--quiet``)."""
+    cmd = [sys.executable, "-m", module, *args, "--exit-with-parent", str(os.getpid())]
+    if log_path is None:
+        cmd.append("--quiet")
+    env = {**env, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)}  # fmt: skip
+    log_file = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
+    try:
+        return subprocess.Popen(  # noqa: S603 - fixed argv, our own module
+            cmd,
+            cwd=str(PROJECT_ROOT),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file if log_file is not None else subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,  # own session => own process group (pgid == pid)
+        )
+    finally:
+        if log_file is not None:
+            log_file.close()  # the child has its own copy
+
+
+def read_url(proc: subprocess.Popen[str], timeout: float, what: str, hint: str = "") -> str:
+    """The URL a service prints first; one sentence (with ``hint``) if it printed something else."""
+    try:
+        line = _first_stdout_line(proc, timeout, what)
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if not line.startswith("http://"):
+        raise RuntimeError(f"{what} failed to start (exit code {proc.poll()}): {line or 'no output'}{hint}")
+    return line
+
+
+def terminate(proc: subprocess.Popen[str], timeout: float) -> None:
+    """SIGTERM the child's process group, then SIGKILL if it lingers."""
+    if proc.poll() is None:  # not reaped yet => the pid/pgid are still our child's
+        signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout)
+
+
+def _first_stdout_line(proc: subprocess.Popen[str], timeout: float, what: str) -> str:
     """The child's first stdout line (its URL), without blocking forever (a thread, not select)."""
     stdout = proc.stdout
     assert stdout is not None

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-from recipes.tutorial.local_service import first_stdout_line, loopback_opener, signal_group, stop_at_exit
+from recipes.tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
 from recipes.tutorial.nws_service.server import CONTROL_PREFIX
 
 class WeatherService:
@@ -51,52 +48,15 @@ class WeatherService:
                 by default it is discarded.
             startup_timeout: Seconds to wait for the URL line and a healthy answer.
         """
-        repo_root = Path(__file__).resolve().parents[2]  # the directory holding recipes/
-        env = os.environ.copy()
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
-        env["PYTHONUNBUFFERED"] = "1"
-        cmd = [sys.executable, "-m", "recipes.tutorial.nws_service", "--port", str(port)]
-        cmd += ["--exit-with-parent", str(os.getpid())]
-        if log_path is None:
-            cmd.append("--quiet")
-        kwargs: dict[str, Any] = {}
-        if os.name == "posix":
-            kwargs["start_new_session"] = True  # own session => own process group (pgid == pid)
-        else:
-            kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-        log_file = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
-                cmd,
-                cwd=str(repo_root),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log_file if log_file is not None else subprocess.DEVNULL,
-                text=True,
-                **kwargs,
-            )
-        finally:
-            if log_file is not None:
-                log_file.close()  # the child has its own copy
-
+        proc = spawn("recipes.tutorial.nws_service", ["--port", str(port)], env=os.environ, log_path=log_path)
         svc = cls("http://invalid", process=proc)
         try:
-            line = first_stdout_line(proc, startup_timeout, "weather service")
-            if not line.startswith("http://"):
-                code = proc.poll()
-                raise RuntimeError(
-                    f"weather service failed to start (exit code {code}): {line or 'no output'}"
-                    + (f"; see {log_path}" if log_path else "")
-                )
-            svc._url = line.rstrip("/")
+            svc._url = read_url(proc, startup_timeout, "weather service",
+                                f"; see {log_path}" if log_path else "").rstrip("/")  # fmt: skip
             svc._wait_healthy(startup_timeout)
         except BaseException:
             svc.stop()
             raise
-        finally:
-            if proc.stdout is not None:
-                proc.stdout.close()
 
         stop_at_exit(svc)
         return svc
@@ -132,17 +92,8 @@ class WeatherService:
         with self._lock:
             proc, self._proc = self._proc, None
         stop_at_exit(self, forget=True)
-        if proc is None:
-            return
-        if proc.poll() is None:  # not reaped yet => pid/pgid still belong to our child
-            signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                signal_group(proc.pid, signal.SIGKILL)
-                proc.wait(timeout)
-        if proc.stdout is not None and not proc.stdout.closed:
-            proc.stdout.close()
+        if proc is not None:
+            terminate(proc, timeout)
 
     def __enter__(self) -> WeatherService:
         return self

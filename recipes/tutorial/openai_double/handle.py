@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-from recipes.tutorial.local_service import first_stdout_line, loopback_opener, signal_group, stop_at_exit
+from recipes.tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
 
 from .server import CONTROL_PREFIX, DEFAULT_MODEL
 
@@ -61,45 +58,20 @@ class OpenAIDouble:
             log_path: Append the double's stderr (access log) here; discarded by default.
             startup_timeout: Seconds to wait for the URL line and a healthy answer.
         """
-        repo_root = Path(__file__).resolve().parents[3]  # the directory holding recipes/
         env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
-        env["PYTHONUNBUFFERED"] = "1"
         if api_key:
             env[API_KEY_ENV] = api_key
-        cmd = [sys.executable, "-m", "recipes.tutorial.openai_double", "--port", str(port), "--model", model,
-               "--exit-with-parent", str(os.getpid())]  # fmt: skip
-        if log_path is None:
-            cmd.append("--quiet")
-        log_file = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
-                cmd,
-                cwd=str(repo_root),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log_file if log_file is not None else subprocess.DEVNULL,
-                text=True,
-                start_new_session=True,  # own session => own process group (pgid == pid)
-            )
-        finally:
-            if log_file is not None:
-                log_file.close()  # the child has its own copy
+        proc = spawn("recipes.tutorial.openai_double", ["--port", str(port), "--model", model], env=env,
+                     log_path=log_path)  # fmt: skip
         double = cls(proc, "http://invalid/v1", api_key, model)
         stop_at_exit(double)
         try:
-            line = first_stdout_line(proc, startup_timeout, "OpenAI double")
-            if not line.startswith("http://"):
-                raise RuntimeError(f"OpenAI double failed to start (exit code {proc.poll()}): {line or 'no output'}")
+            line = read_url(proc, startup_timeout, "OpenAI double")
             double._url, double._root = line, line[: -len("/v1")]
             double._wait_healthy(startup_timeout)
         except BaseException:
             double.stop()
             raise
-        finally:
-            if proc.stdout is not None:
-                proc.stdout.close()
         return double
 
     def _wait_healthy(self, timeout: float) -> None:
@@ -121,15 +93,8 @@ class OpenAIDouble:
         with self._lock:
             proc, self._proc = self._proc, None
         stop_at_exit(self, forget=True)
-        if proc is None:
-            return
-        if proc.poll() is None:  # not reaped yet => the pid/pgid are still our child's
-            signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                signal_group(proc.pid, signal.SIGKILL)
-                proc.wait(timeout)
+        if proc is not None:
+            terminate(proc, timeout)
 
     def __enter__(self) -> OpenAIDouble:
         return self
