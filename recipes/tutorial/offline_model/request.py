@@ -6,23 +6,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from recipes.tools.us_states import AREA_NAMES
+
 from .words import _NUMBER_RE, _dedupe
 
-_US_STATES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "florida": "FL", "georgia": "GA",
-    "hawaii": "HI", "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA",
-    "kansas": "KS", "kentucky": "KY", "louisiana": "LA", "maine": "ME", "maryland": "MD",
-    "massachusetts": "MA", "michigan": "MI", "minnesota": "MN", "mississippi": "MS",
-    "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV", "new hampshire": "NH",
-    "new jersey": "NJ", "new mexico": "NM", "new york": "NY", "north carolina": "NC",
-    "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
-    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
-    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
-    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "district of columbia": "DC",
-    "puerto rico": "PR", "guam": "GU", "american samoa": "AS", "u.s. virgin islands": "VI",
-    "virgin islands": "VI", "northern mariana islands": "MP",
-}  # fmt: skip
+#: "california" -> "CA": the shared table of states and territories, plus a short name people use.
+_US_STATES = {name.lower(): code for code, name in AREA_NAMES.items()} | {"virgin islands": "VI"}
 _STATE_CODES = frozenset(_US_STATES.values())
 _STATE_NAME_RE = re.compile(
     r"(?<![\w.])("

@@ -10,7 +10,6 @@ pieces, a final chunk with ``finish_reason``, a usage chunk when asked, ``[DONE]
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,19 +26,18 @@ from .conversation import (
     ToolResult,
     tool_choice_from_wire,
 )
-from .wire import FINGERPRINT, Frame, arguments_pieces, completion_tokens, content_text, limit_output, text_pieces
+from .wire import (
+    FINGERPRINT,
+    Frame,
+    arguments_pieces,
+    completion_tokens,
+    content_text,
+    limit_output,
+    parse_arguments,
+    text_pieces,
+)
 
 __all__ = ["parse_chat", "render_chat", "stream_chat"]
-
-
-def _arguments(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw or "{}")
-    except (TypeError, ValueError):
-        return {"_raw": str(raw)}
-    return value if isinstance(value, dict) else {"_raw": str(raw)}
 
 
 def parse_chat(body: dict[str, Any]) -> ModelRequest:
@@ -65,7 +63,7 @@ def parse_chat(body: dict[str, Any]) -> ModelRequest:
                 items.append(Message("assistant", text))
             for call in msg.get("tool_calls") or []:
                 fn = call.get("function") or {}
-                name, arguments = str(fn.get("name", "")), _arguments(fn.get("arguments"))
+                name, arguments = str(fn.get("name", "")), parse_arguments(fn.get("arguments"))
                 items.append(ToolCall(str(call.get("id", "")), name, arguments))
         else:
             if not msg.get("tool_call_id"):

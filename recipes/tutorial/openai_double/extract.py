@@ -1,13 +1,16 @@
 """Reading a request's text: keywords, US states, numbers, quoted strings, phrases.
 
-Plain string rules, no language understanding. The state table is the double's
-own (50 states + DC), so it does not depend on the tutorial's weather tools.
+Plain string rules, no language understanding. The state table is the project's
+shared one (``recipes.tools.us_states``, 50 states + DC); nothing here depends on the
+offline stand-in's rules.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from recipes.tools.us_states import US_STATES
 
 __all__ = [
     "STATES",
@@ -25,19 +28,8 @@ __all__ = [
     "stem",
 ]
 
-STATES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
-    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
-    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-}  # fmt: skip
+#: The 50 states and DC (the shared table in ``recipes/tools``, stdlib only); territories are not matched.
+STATES: dict[str, str] = US_STATES
 # Longest names first, so "West Virginia" is found before "Virginia".
 _STATE_NAME = re.compile(
     r"\b(" + "|".join(re.escape(n) for n in sorted(STATES.values(), key=len, reverse=True)) + r")\b",

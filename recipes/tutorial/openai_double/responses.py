@@ -10,7 +10,6 @@ when ``max_output_tokens`` cut the text), each with a ``sequence_number``.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,17 +26,9 @@ from .conversation import (
     ToolResult,
     tool_choice_from_wire,
 )
-from .wire import Frame, arguments_pieces, completion_tokens, content_text, limit_output, text_pieces
+from .wire import Frame, arguments_pieces, completion_tokens, content_text, limit_output, parse_arguments, text_pieces
 
 __all__ = ["parse_responses", "render_responses", "stream_responses"]
-
-
-def _arguments(raw: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}") if isinstance(raw, str) else raw
-    except ValueError:
-        return {"_raw": str(raw)}
-    return value if isinstance(value, dict) else {"_raw": str(raw)}
 
 
 def parse_responses(body: dict[str, Any]) -> ModelRequest:
@@ -64,7 +55,7 @@ def parse_responses(body: dict[str, Any]) -> ModelRequest:
                 else:
                     raise RequestError(f"Invalid role at input[{i}]: {role!r}.", f"input[{i}].role")
             elif kind == "function_call":
-                name, arguments = str(item.get("name", "")), _arguments(item.get("arguments"))
+                name, arguments = str(item.get("name", "")), parse_arguments(item.get("arguments"))
                 items.append(ToolCall(str(item.get("call_id", "")), name, arguments))
             elif kind == "function_call_output":
                 if not item.get("call_id"):

@@ -19,6 +19,7 @@ __all__ = [
     "count_tokens",
     "encode_frame",
     "limit_output",
+    "parse_arguments",
     "prompt_tokens",
     "text_pieces",
 ]
@@ -42,6 +43,18 @@ def encode_frame(frame: Frame) -> bytes:
     head = f"event: {frame.event}\n" if frame.event else ""
     body = "[DONE]" if frame.data is None else json.dumps(frame.data, ensure_ascii=False, separators=(",", ":"))
     return f"{head}data: {body}\n\n".encode()
+
+
+def parse_arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's arguments as sent (a JSON string, or already an object); what does not
+    parse to an object is kept as ``{"_raw": ...}`` for the policy to see."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {"_raw": str(raw)}
+    return value if isinstance(value, dict) else {"_raw": str(raw)}
 
 
 def content_text(content: Any) -> str:
