@@ -38,7 +38,9 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents import AgentOutputSchemaBase, Handoff, Model, ModelProvider, ModelResponse, ModelSettings, Tool
@@ -81,10 +83,17 @@ def _input_items(input: str | Sequence[Any]) -> list[Any]:
     return [_plain(item) for item in input]
 
 
+def _request_json(system_instructions: str | None, items: list[Any]) -> str:
+    return _canonical({"instructions": system_instructions or "", "input": items})
+
+
+def _fingerprint_of(request_json: str) -> str:
+    return hashlib.sha256(request_json.encode("utf-8")).hexdigest()[:16]
+
+
 def fingerprint(system_instructions: str | None, input: str | Sequence[Any]) -> str:
     """Short sha256 of the canonical JSON of instructions + input items (16 hex chars)."""
-    canonical = _canonical({"instructions": system_instructions or "", "input": _input_items(input)})
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return _fingerprint_of(_request_json(system_instructions, _input_items(input)))
 
 
 def _content_text(content: Any) -> str:
@@ -198,6 +207,21 @@ def _output_chars(output: Sequence[Any]) -> int:
     return len(_canonical([_plain(item) for item in output]))
 
 
+@dataclass
+class _Call:
+    """One request in flight: what its ledger line needs, filled in as the call goes."""
+
+    system_instructions: str | None
+    input: str | list[TResponseInputItem]
+    handoffs: Sequence[Any]
+    output_schema: Any
+    streamed: bool
+    started: float = field(default_factory=time.monotonic)
+    response: ModelResponse | None = None
+    outcome: str = "cancelled"  # until it answers ("ok") or fails ("error")
+    error: BaseException | None = None
+
+
 class MeteredModel(Model):
     """A ``Model`` that records every request of the model it wraps in the ledger.
 
@@ -229,30 +253,31 @@ class MeteredModel(Model):
         return f"MeteredModel({self.inner!r})"
 
     # -- recording ----------------------------------------------------------------
-    def _record(
-        self,
-        *,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        handoffs: Sequence[Any],
-        output_schema: Any,
-        response: ModelResponse | None,
-        outcome: str,
-        error: BaseException | None,
-        started: float,
-        streamed: bool,
-    ) -> None:
+    @contextmanager
+    def _metered(self, call: _Call) -> Iterator[_Call]:
+        """Around one request: whatever way it ends, one ledger line."""
+        try:
+            yield call
+            call.outcome = "ok"
+        except Exception as err:
+            call.outcome, call.error = "error", err
+            raise
+        finally:
+            self._record(call)
+
+    def _record(self, call: _Call) -> None:
         if self._ledger is None and ledger_disabled():
             return
         try:
-            items = _input_items(input)
-            canonical = _canonical({"instructions": system_instructions or "", "input": items})
-            agent, source = _current_agent(system_instructions, items)
+            items = _input_items(call.input)
+            request_json = _request_json(call.system_instructions, items)
+            agent, source = _current_agent(call.system_instructions, items)
+            response = call.response
             kind, calls = ("none", [])
             input_tokens = output_tokens = 0
             tokens_source = "estimate"
             if response is not None:
-                kind, calls = _decision(response.output, handoffs, output_schema)
+                kind, calls = _decision(response.output, call.handoffs, call.output_schema)
                 usage = response.usage
                 if usage is not None and (usage.input_tokens or usage.output_tokens):
                     input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
@@ -260,7 +285,7 @@ class MeteredModel(Model):
                 else:
                     output_tokens = estimate_tokens(_output_chars(response.output))
             if not input_tokens:
-                input_tokens = estimate_tokens(len(canonical))
+                input_tokens = estimate_tokens(len(request_json))
             entry = {
                 "backend": self.backend,
                 "model": self.model_name,
@@ -269,14 +294,14 @@ class MeteredModel(Model):
                 "kind": kind,
                 "tool_calls": calls,
                 "request": _short(_last_user_text(items)),
-                "fingerprint": hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16],
+                "fingerprint": _fingerprint_of(request_json),
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
                 "tokens_source": tokens_source,
-                "streamed": streamed,
-                "outcome": outcome,
-                "error": f"{type(error).__name__}: {_short(str(error), 160)}" if error is not None else None,
-                "latency_s": round(time.monotonic() - started, 3),
+                "streamed": call.streamed,
+                "outcome": call.outcome,
+                "error": f"{type(call.error).__name__}: {_short(str(call.error), 160)}" if call.error else None,
+                "latency_s": round(time.monotonic() - call.started, 3),
                 **_temporal_fields(),
             }
             (self._ledger or Ledger()).append(entry)
@@ -298,23 +323,12 @@ class MeteredModel(Model):
         conversation_id: str | None = None,
         prompt: Any = None,
     ) -> ModelResponse:
-        started = time.monotonic()
-        response: ModelResponse | None = None
-        outcome, error = "cancelled", None
-        try:
-            response = await self.inner.get_response(
+        with self._metered(_Call(system_instructions, input, handoffs, output_schema, streamed=False)) as call:
+            call.response = await self.inner.get_response(
                 system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
                 previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt,
             )  # fmt: skip
-            outcome = "ok"
-            return response
-        except Exception as err:
-            outcome, error = "error", err
-            raise
-        finally:
-            self._record(system_instructions=system_instructions, input=input, handoffs=handoffs,
-                         output_schema=output_schema, response=response, outcome=outcome, error=error,
-                         started=started, streamed=False)  # fmt: skip
+            return call.response
 
     async def stream_response(
         self,
@@ -330,25 +344,14 @@ class MeteredModel(Model):
         conversation_id: str | None = None,
         prompt: Any = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        started = time.monotonic()
-        response: ModelResponse | None = None
-        outcome, error = "cancelled", None
-        try:
+        with self._metered(_Call(system_instructions, input, handoffs, output_schema, streamed=True)) as call:
             async for event in self.inner.stream_response(
                 system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
                 previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt,
             ):  # fmt: skip
                 if getattr(event, "type", None) == "response.completed":
-                    response = _response_from_completed(event)
+                    call.response = _response_from_completed(event)
                 yield event
-            outcome = "ok"
-        except Exception as err:
-            outcome, error = "error", err
-            raise
-        finally:
-            self._record(system_instructions=system_instructions, input=input, handoffs=handoffs,
-                         output_schema=output_schema, response=response, outcome=outcome, error=error,
-                         started=started, streamed=True)  # fmt: skip
 
     def get_retry_advice(self, request: Any) -> Any:
         return self.inner.get_retry_advice(request)

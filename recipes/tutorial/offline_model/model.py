@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from agents.tracing import generation_span
 from agents.usage import Usage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
+from recipes.core.meter import estimate_tokens
 from recipes.core.models import OFFLINE_MODEL_NAME
 
 from .choose import Decision, _decide, _output_json_schema
@@ -43,12 +43,6 @@ DISCLAIMER = (
     "costs it reports are estimates. Set an API key and a real model to see real LLM "
     "behaviour; the durable-execution mechanics shown here are the same either way."
 )
-
-
-def estimate_tokens(text_or_chars: str | int) -> int:
-    """~4 characters per token (at least 1 for non-empty text)."""
-    n = text_or_chars if isinstance(text_or_chars, int) else len(text_or_chars)
-    return max(1, math.ceil(n / 4)) if n else 0
 
 
 def _input_json(system_instructions: str | None, items: list[dict[str, Any]]) -> str:
