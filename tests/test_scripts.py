@@ -5,6 +5,7 @@ ridden out while a starter waits."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -19,8 +20,6 @@ from recipes.tutorial.temporal_server import ensure_server
 
 
 def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 90) -> subprocess.CompletedProcess:
-    import os
-
     return subprocess.run([sys.executable, "-m", *args], cwd=REPO_ROOT, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
