@@ -927,6 +927,30 @@ def test_run_streamed_gives_the_same_final_output(ledger_path):
     assert set(s["duplicated_fingerprints"]) == {entries[0]["fingerprint"], entries[1]["fingerprint"]}
 
 
+def test_a_streamed_answer_comes_word_by_word_at_the_configured_pace(monkeypatch):
+    ran: list[str] = []
+    agent = _weather_agent(ran)
+
+    async def streamed(provider):
+        result = Runner.run_streamed(agent, "Alerts for CA", run_config=RunConfig(model_provider=provider))
+        deltas, sequence = [], []
+        async for event in result.stream_events():
+            if event.type == "raw_response_event":
+                sequence.append(event.data.sequence_number)
+                if event.data.type == "response.output_text.delta":
+                    deltas.append(event.data.delta)
+        return result, deltas, sequence
+
+    result, deltas, sequence = run(streamed(OfflineModelProvider(stream_pace_s=0)))
+    assert len(deltas) > 10 and all(d.strip() and len(d.split()) == 1 for d in deltas)
+    assert "".join(deltas) == result.final_output
+    assert sequence[-1] > 10 and all(b == a + 1 for a, b in zip(sequence, sequence[1:]) if b)  # renumbered per response
+    monkeypatch.setenv(om.STREAM_PACE_ENV_VAR, "0.25")
+    assert OfflineModelProvider().get_model(None).stream_pace_s == 0.25
+    monkeypatch.setenv(om.STREAM_PACE_ENV_VAR, "fast")
+    assert OfflineModelProvider().get_model(None).stream_pace_s == om.DEFAULT_STREAM_PACE_S
+
+
 # ---------------------------------------------------------------------------
 # Inside Temporal's model activity (no server: ActivityEnvironment)
 # ---------------------------------------------------------------------------

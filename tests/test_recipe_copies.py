@@ -50,6 +50,8 @@ RUNS = {
                       "DURABILITY_TASK_QUEUE", {"DURABILITY_TOOL_SECONDS": "0.3"}),
     "microagents": Run(["recipes.microagents.starter", "ask", "chain", "Are there any weather alerts in Texas?"],
                        "answered by", "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
+    "streaming": Run(["recipes.streaming.starter", "Any weather alerts in California?"], "Web UI:",
+                     "recipes.streaming.worker", "STREAMING_TASK_QUEUE"),
 }  # fmt: skip
 
 

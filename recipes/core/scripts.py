@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from recipes.core.errors import ConfigurationError, TutorialError
 
-__all__ = ["RunFailed", "add_verbose_flag", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
+__all__ = ["OUTAGE_GRACE_S", "RunFailed", "add_verbose_flag", "is_outage", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
 
 T = TypeVar("T")
 
@@ -103,7 +103,8 @@ def root_cause(error: BaseException) -> str:
     return f"{kind}: {message}"
 
 
-def _is_outage(err: RPCError) -> bool:
+def is_outage(err: RPCError) -> bool:
+    """The server is unreachable (down, restarting), as opposed to refusing the call."""
     return err.status in _UNAVAILABLE or "connect" in str(err).lower()
 
 
@@ -119,7 +120,7 @@ async def wait_for_result(handle: WorkflowHandle, *, ui_url: str | None = None, 
         except WorkflowFailureError as err:
             raise RunFailed(f"Workflow {handle.id} failed: {root_cause(err)}.{link}") from None
         except RPCError as err:
-            if not _is_outage(err):
+            if not is_outage(err):
                 raise
             now = time.monotonic()
             down_since = down_since or now

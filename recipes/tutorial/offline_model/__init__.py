@@ -69,11 +69,22 @@ internal to the package.
 from __future__ import annotations
 
 from .choose import Decision, PlannedCall, decide
-from .model import DISCLAIMER, OFFLINE_MODEL_NAME, OfflineModel, OfflineModelProvider, estimate_tokens, fingerprint
+from .model import (
+    DEFAULT_STREAM_PACE_S,
+    DISCLAIMER,
+    OFFLINE_MODEL_NAME,
+    STREAM_PACE_ENV_VAR,
+    OfflineModel,
+    OfflineModelProvider,
+    estimate_tokens,
+    fingerprint,
+)
 
 __all__ = [
+    "DEFAULT_STREAM_PACE_S",
     "DISCLAIMER",
     "OFFLINE_MODEL_NAME",
+    "STREAM_PACE_ENV_VAR",
     "Decision",
     "OfflineModel",
     "OfflineModelProvider",

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,11 @@ from .turn import _canonical, _normalize_input, _plain
 logger = logging.getLogger(__name__)
 
 LATENCY_ENV_VAR = "OFFLINE_MODEL_LATENCY"
+#: Seconds between streamed text deltas (one word each), so a stream is visible and can be
+#: interrupted; 0 sends them back to back.
+STREAM_PACE_ENV_VAR = "OFFLINE_MODEL_STREAM_PACE"
+DEFAULT_STREAM_PACE_S = 0.02
+_WORD_PIECE = re.compile(r"\s*\S+\s*")
 
 DISCLAIMER = (
     "This run uses the offline stand-in model ('offline-rules'), not a real LLM. It is a small "
@@ -80,15 +86,23 @@ def _output_text(decision: Decision) -> str:
     return decision.text or ""
 
 
-def _latency_from_env() -> float:
-    raw = os.environ.get(LATENCY_ENV_VAR, "").strip()
+def _seconds_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return 0.0
+        return default
     try:
         return max(0.0, float(raw))
     except ValueError:
-        logger.warning("Ignoring %s=%r: not a number", LATENCY_ENV_VAR, raw)
-        return 0.0
+        logger.warning("Ignoring %s=%r: not a number of seconds", name, raw)
+        return default
+
+
+def _word_deltas(event: Any) -> list[Any]:
+    """One ``response.output_text.delta`` event per word, in place of one for the whole text."""
+    if getattr(event, "type", None) != "response.output_text.delta":
+        return [event]
+    pieces = _WORD_PIECE.findall(event.delta) or [event.delta]
+    return [event.model_copy(update={"delta": piece}) for piece in pieces]
 
 
 @dataclass
@@ -111,6 +125,8 @@ class OfflineModel(Model):
         latency_s: simulated latency awaited before each answer (default:
             ``$OFFLINE_MODEL_LATENCY`` or 0). Cancellable, so a worker can be
             killed mid-call.
+        stream_pace_s: seconds between streamed words (default:
+            ``$OFFLINE_MODEL_STREAM_PACE`` or 0.02, about a real model's pace).
 
     It records nothing itself: the model switch wraps it in the model-call
     meter (:mod:`recipes.core.meter`), like every other backend. Its usage is an
@@ -122,12 +138,18 @@ class OfflineModel(Model):
         model_name: str | None = None,
         *,
         latency_s: float | None = None,
+        stream_pace_s: float | None = None,
     ) -> None:
         self.model_name = model_name or OFFLINE_MODEL_NAME
-        self.latency_s = _latency_from_env() if latency_s is None else max(0.0, float(latency_s))
+        self.latency_s = _seconds_from_env(LATENCY_ENV_VAR, 0.0) if latency_s is None else max(0.0, float(latency_s))
+        self.stream_pace_s = (
+            _seconds_from_env(STREAM_PACE_ENV_VAR, DEFAULT_STREAM_PACE_S)
+            if stream_pace_s is None
+            else max(0.0, float(stream_pace_s))
+        )
 
     def __repr__(self) -> str:
-        return f"OfflineModel({self.model_name!r}, latency_s={self.latency_s})"
+        return f"OfflineModel({self.model_name!r}, latency_s={self.latency_s}, stream_pace_s={self.stream_pace_s})"
 
     # -- shared ------------------------------------------------------------
     def _prepare(
@@ -226,9 +248,11 @@ class OfflineModel(Model):
                 await asyncio.sleep(self.latency_s)
         # A fresh one-step ScriptedModel per call turns the output items into a
         # correct Responses event stream (created, output_item.added, deltas,
-        # done events, completed) without keeping any state here.
+        # done events, completed) without keeping any state here. Its text comes
+        # as one delta; it is re-cut into words, sent at the stream pace.
         scripted = ScriptedModel([ModelStep(output=list(p.items), usage=p.usage, response_id=p.response_id)])
-        async for event in scripted.stream_response(
+        sequence_number = 0
+        async for scripted_event in scripted.stream_response(
             system_instructions,
             input,
             model_settings,
@@ -240,17 +264,22 @@ class OfflineModel(Model):
             conversation_id=conversation_id,
             prompt=prompt,
         ):
-            response = getattr(event, "response", None)
+            response = getattr(scripted_event, "response", None)
             if response is not None and getattr(response, "model", None) == "scripted-model":
                 response.model = self.model_name
-            yield event
+            for event in _word_deltas(scripted_event):
+                if event.type == "response.output_text.delta" and self.stream_pace_s:
+                    await asyncio.sleep(self.stream_pace_s)
+                yield event.model_copy(update={"sequence_number": sequence_number})
+                sequence_number += 1
 
 
 class OfflineModelProvider(ModelProvider):
     """Returns an ``OfflineModel`` for any model name."""
 
-    def __init__(self, *, latency_s: float | None = None) -> None:
+    def __init__(self, *, latency_s: float | None = None, stream_pace_s: float | None = None) -> None:
         self.latency_s = latency_s
+        self.stream_pace_s = stream_pace_s
 
     def get_model(self, model_name: str | None) -> Model:
-        return OfflineModel(model_name or OFFLINE_MODEL_NAME, latency_s=self.latency_s)
+        return OfflineModel(model_name or OFFLINE_MODEL_NAME, latency_s=self.latency_s, stream_pace_s=self.stream_pace_s)

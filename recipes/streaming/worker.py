@@ -1,0 +1,38 @@
+"""Worker for the streaming weather agent.
+
+    python -m recipes.streaming.worker
+
+Polls the ``streaming-agent`` task queue (``$STREAMING_TASK_QUEUE`` to change it) and runs
+the workflow, the streaming model activity (``invoke_model_activity_streaming``, added by
+``OpenAIAgentsPlugin``) and the ``get_weather_alerts`` tool activity. Settings come from
+the environment, as for ``recipes.weather.worker``; ``$STREAMING_BATCH_INTERVAL_MS`` sets
+how often streamed events are sent (default 100).
+"""
+
+from __future__ import annotations
+
+from temporalio.worker import Worker
+
+from recipes.core.scripts import run_script
+from recipes.core.settings import TemporalSettings, connect
+from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_identity
+from recipes.streaming.workflows import StreamingWeatherWorkflow, default_task_queue, model_params
+from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
+
+
+async def main() -> None:
+    plugin, model = agents_plugin(model_params())
+    client = await connect(TemporalSettings.load(), plugins=[plugin])
+    worker = Worker(
+        client,
+        task_queue=default_task_queue(),
+        workflows=[StreamingWeatherWorkflow],
+        activities=WEATHER_ACTIVITIES,
+        identity=worker_identity(),
+    )
+    await serve(worker, model=model)
+
+
+if __name__ == "__main__":
+    exit_with_parent()
+    run_script(main())

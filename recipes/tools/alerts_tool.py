@@ -1,0 +1,79 @@
+"""The weather-alert tools an agent is given, shared by the weather and streaming recipes.
+
+``get_weather_alerts`` as an activity tool (``activity_as_tool``, its timeouts and
+retries chosen below, errors returned to the model as text) and ``explain_severity``,
+a pure tool that runs in the workflow. Why each runs where it does:
+``recipes/weather/tools.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from agents import FunctionTool, function_tool
+from temporalio.common import RetryPolicy
+from temporalio.openai_agents.workflow import activity_as_tool
+
+from recipes.core.tool_errors import errors_as_tool_results
+from recipes.tools.weather_alerts import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
+
+__all__ = [
+    "ALERTS_RETRY_POLICY",
+    "ALERTS_SCHEDULE_TO_CLOSE",
+    "ALERTS_START_TO_CLOSE",
+    "SEVERITY_LEVELS",
+    "explain_severity",
+    "weather_alerts_tool",
+]
+
+#: Retries for the NWS call. Transient failures (5xx, 429, timeouts, garbage
+#: pages) are retried with backoff -- 1 s, 2 s, 4 s, 8 s, capped at 10 s -- and a
+#: 429's Retry-After overrides the interval (the activity sets next_retry_delay).
+#: Five attempts bound the damage; a bad state code is never retried.
+ALERTS_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+    non_retryable_error_types=[INVALID_STATE, NWS_REQUEST_REJECTED],
+)
+
+#: One attempt: a little longer than the activity's own HTTP timeout
+#: (NWS_TIMEOUT_S, default 10 s), so a slow API ends as a clear ``NWSTimeout``
+#: error from the activity rather than an anonymous start-to-close timeout.
+ALERTS_START_TO_CLOSE = timedelta(seconds=15)
+
+#: The whole tool call, retries and backoff included: a person is waiting.
+ALERTS_SCHEDULE_TO_CLOSE = timedelta(minutes=2)
+
+
+def weather_alerts_tool() -> FunctionTool:
+    """``get_weather_alerts`` as an agent tool that runs as a Temporal activity."""
+    tool = activity_as_tool(
+        get_weather_alerts,
+        start_to_close_timeout=ALERTS_START_TO_CLOSE,
+        schedule_to_close_timeout=ALERTS_SCHEDULE_TO_CLOSE,
+        retry_policy=ALERTS_RETRY_POLICY,
+    )
+    assert isinstance(tool, FunctionTool)
+    return errors_as_tool_results(tool)
+
+
+SEVERITY_LEVELS: dict[str, str] = {
+    "Extreme": "Extraordinary threat to life or property.",
+    "Severe": "Significant threat to life or property.",
+    "Moderate": "Possible threat to life or property.",
+    "Minor": "Minimal to no known threat to life or property.",
+    "Unknown": "Severity unknown.",
+}
+
+
+@function_tool
+async def explain_severity(level: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]) -> str:
+    """Explain what a National Weather Service severity level means (reference text, no network needed).
+
+    Args:
+        level: The severity level, e.g. Severe.
+    """
+    return f"{level}: {SEVERITY_LEVELS.get(level, SEVERITY_LEVELS['Unknown'])}"
