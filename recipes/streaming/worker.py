@@ -11,6 +11,8 @@ how often streamed events are sent (default 100).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
@@ -18,6 +20,9 @@ from recipes.core.settings import TemporalSettings, connect
 from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_identity
 from recipes.streaming.workflows import StreamingWeatherWorkflow, default_task_queue, model_params
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
+
+
+STICKY_TIMEOUT = timedelta(seconds=2)
 
 
 async def main() -> None:
@@ -29,6 +34,12 @@ async def main() -> None:
         workflows=[StreamingWeatherWorkflow],
         activities=WEATHER_ACTIVITIES,
         identity=worker_identity(),
+        # After a crash the server keeps sending this run's workflow tasks to the dead
+        # worker's sticky queue until this timeout (default 10 s); each streamed batch is a
+        # Signal that needs a workflow task, so a person watching would see nothing for that
+        # long. 2 s moves them to a live worker sooner; the cost is a full replay whenever a
+        # busy worker takes over 2 s to pick up a sticky task.
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
     await serve(worker, model=model)
 
