@@ -320,3 +320,28 @@ def test_a_temporal_server_restart_mid_stream_is_ridden_out(tmp_path, weather):
         server.stop()
     assert restarting
     assert_shown_once(updates, answer)
+
+
+@pytest.mark.integration
+def test_a_model_call_refused_for_good_ends_the_stream_with_the_reason(temporal_server, weather, openai_double):
+    queue = f"streaming-401-{uuid.uuid4().hex[:6]}"
+    process = python_module(
+        f"streaming-worker-{queue}", "recipes.streaming.worker", ready_text=READY_TEXT,
+        env={"STREAMING_TASK_QUEUE": queue, "TEMPORAL_ADDRESS": temporal_server.address,
+             "AGENT_MODEL_BACKEND": "openai-compatible", **openai_double.env()},
+    )  # fmt: skip
+
+    async def scenario():
+        client = await client_for(temporal_server.address)
+        openai_double.fail_next(1, status=401)
+        workflow_id = await start(client, queue)
+        return await watch(client, workflow_id)
+
+    try:
+        process.start(timeout=60)
+        updates = asyncio.run(scenario())
+    finally:
+        process.stop()
+        openai_double.reset(clear_log=False)
+    assert [u.kind for u in updates][-1] == "failed"
+    assert "401" in updates[-1].view.snapshot.error, updates[-1].view.snapshot.error

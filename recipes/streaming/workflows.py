@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.contrib.workflow_streams import WorkflowStream
     from temporalio.openai_agents import ModelActivityParameters
 
+    from recipes.core.scripts import root_cause
     from recipes.streaming.transcript import MODEL_EVENTS_TOPIC, TRANSCRIPT_TOPIC, Segment, Snapshot, tool_result
     from recipes.tools.alerts_tool import explain_severity, weather_alerts_tool
 
@@ -180,7 +181,7 @@ class StreamingWeatherWorkflow:
             async for _ in result.stream_events():
                 pass  # the hooks publish; the raw events reach subscribers from the activity
         except Exception as err:
-            self.publish(self.snapshot, status="failed", error=f"{type(err).__name__}: {err}")
+            self.publish(self.snapshot, status="failed", error=root_cause(err))
             raise
         answer = str(result.final_output)
         self.publish(self.snapshot, status="done", answer=answer)
