@@ -14,7 +14,7 @@ ifndef JUPYTER_TOKEN
 JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
 endif
 
-.PHONY: install lab server test unit notebooks bench clear-outputs stop status clean distclean
+.PHONY: install lab server web test unit notebooks bench clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
 # (say so, rather than silently keep the old one).
@@ -51,6 +51,11 @@ lab: server
 	@echo "JupyterLab: http://localhost:$(JUPYTER_PORT)/lab?token=$(JUPYTER_TOKEN)"
 	JUPYTER_TOKEN=$(JUPYTER_TOKEN) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 		--port=$(JUPYTER_PORT) --ServerApp.port_retries=0 $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The streaming recipe's web page on http://127.0.0.1:8000/ (STREAMING_WEB_PORT to move it;
+# Ctrl-C stops it). Runs need a worker: `.venv/bin/python -m recipes.streaming.worker` beside it.
+web: server
+	$(PY) -m recipes.streaming.web
 
 # Unit and integration tests plus every notebook executed by papermill -- with the
 # offline model and against the OpenAI wire-format double on both API paths. The
