@@ -23,7 +23,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from recipes.core.worker import READY_TEXT
 from recipes.streaming.subscriber import StreamReader, StreamUnavailable, Update, follow, rendered_changes
 from recipes.streaming.transcript import MODEL_EVENTS_TOPIC, TRANSCRIPT_TOPIC, Segment, Snapshot, View
-from recipes.streaming.workflows import MAX_QUESTION_CHARS, StreamingWeatherWorkflow, check_question
+from recipes.streaming.workflows import MAX_QUESTION_CHARS, StreamingWeatherWorkflow, check_question, start_run
 from recipes.tutorial.history import activity_steps, fetch_history
 from recipes.tutorial.processes import ManagedProcess, python_module
 from recipes.tutorial.proof import free_port
@@ -148,9 +148,7 @@ async def client_for(address: str) -> Client:
 
 
 async def start(client: Client, queue: str, question: str = QUESTION) -> str:
-    workflow_id = f"stream-test-{uuid.uuid4().hex[:8]}"
-    await client.start_workflow(StreamingWeatherWorkflow.run, question, id=workflow_id, task_queue=queue)
-    return workflow_id
+    return await start_run(client, question, task_queue=queue, workflow_id=f"stream-test-{uuid.uuid4().hex[:8]}")
 
 
 async def watch(client: Client, workflow_id: str, on_update: Callable[[Update], None] | None = None, **kw) -> list[Update]:
@@ -276,7 +274,9 @@ def test_unknown_runs_and_bad_questions_get_one_sentence(worker, temporal_server
         client = await client_for(temporal_server.address)
         with pytest.raises(StreamUnavailable, match="No run with id 'stream-nope'"):
             await watch(client, "stream-nope")
-        workflow_id = await start(client, queue, "   ")
+        # Past the client-side check: the workflow checks too.
+        workflow_id = f"stream-test-{uuid.uuid4().hex[:8]}"
+        await client.start_workflow(StreamingWeatherWorkflow.run, "   ", id=workflow_id, task_queue=queue)
         updates = await watch(client, workflow_id)
         with pytest.raises(WorkflowFailureError) as failed:
             await client.get_workflow_handle(workflow_id).result()

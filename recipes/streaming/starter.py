@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from uuid import uuid4
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
@@ -21,7 +20,7 @@ from recipes.core.errors import ConfigurationError
 from recipes.core.scripts import RunFailed, add_verbose_flag, run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.streaming.subscriber import follow, rendered_changes
-from recipes.streaming.workflows import TASK_QUEUE_ENV, StreamingWeatherWorkflow, check_question, default_task_queue
+from recipes.streaming.workflows import TASK_QUEUE_ENV, default_task_queue, start_run
 
 EXAMPLE = "Any weather alerts in California?"
 
@@ -39,13 +38,11 @@ async def main(argv: list[str] | None = None) -> None:
     if args.follow:
         workflow_id = args.follow
     else:
+        queue = args.task_queue or default_task_queue()
         try:
-            question = check_question(args.question)
+            workflow_id = await start_run(client, args.question, task_queue=queue)
         except ValueError as err:
             raise ConfigurationError(str(err)) from None
-        workflow_id = f"stream-{uuid4().hex[:8]}"
-        queue = args.task_queue or default_task_queue()
-        await client.start_workflow(StreamingWeatherWorkflow.run, question, id=workflow_id, task_queue=queue)
         print(f"Started {workflow_id} on {queue!r}; streaming ...", file=sys.stderr, flush=True)
     shown = ""
     last = None

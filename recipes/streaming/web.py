@@ -43,7 +43,6 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import uuid4
 
 import uvicorn
 from starlette.applications import Starlette
@@ -59,7 +58,7 @@ from recipes.core.scripts import add_verbose_flag, is_outage, run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.core.worker import exit_with_parent
 from recipes.streaming.subscriber import OUTAGE_GRACE_S, StreamUnavailable, Update, follow
-from recipes.streaming.workflows import TASK_QUEUE_ENV, StreamingWeatherWorkflow, check_question, default_task_queue
+from recipes.streaming.workflows import TASK_QUEUE_ENV, default_task_queue, start_run
 
 PORT_ENV = "STREAMING_WEB_PORT"
 DEFAULT_HOST = "127.0.0.1"
@@ -90,7 +89,7 @@ def create_app(client: Client, settings: TemporalSettings, task_queue: str | Non
         # Read per request, so editing the page needs no restart.
         return HTMLResponse(PAGE.read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"})
 
-    async def start_run(request: Request) -> Response:
+    async def create_run(request: Request) -> Response:
         # JSON only: a cross-site form cannot send it without a CORS preflight, which
         # this server never grants, so another web page cannot start runs here.
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -99,13 +98,11 @@ def create_app(client: Client, settings: TemporalSettings, task_queue: str | Non
             body = await request.json()
         except ValueError:
             return _problem(400, 'The request body is not JSON; send {"question": "..."}.')
+        question = body.get("question") if isinstance(body, dict) else None
         try:
-            question = check_question(body.get("question") if isinstance(body, dict) else None)
+            workflow_id = await start_run(client, question, task_queue=queue)
         except ValueError as err:
             return _problem(400, str(err))
-        workflow_id = f"stream-{uuid4().hex[:8]}"
-        try:
-            await client.start_workflow(StreamingWeatherWorkflow.run, question, id=workflow_id, task_queue=queue)
         except RPCError as err:
             if not is_outage(err):
                 raise
@@ -124,7 +121,7 @@ def create_app(client: Client, settings: TemporalSettings, task_queue: str | Non
     return Starlette(
         routes=[
             Route("/", page, methods=["GET"]),
-            Route("/runs", start_run, methods=["POST"]),
+            Route("/runs", create_run, methods=["POST"]),
             Route("/runs/{workflow_id}/events", events, methods=["GET"]),
         ]
     )

@@ -21,7 +21,6 @@ from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_i
 from recipes.streaming.workflows import StreamingWeatherWorkflow, default_task_queue, model_params
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 
-
 STICKY_TIMEOUT = timedelta(seconds=2)
 
 

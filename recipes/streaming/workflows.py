@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from uuid import uuid4
 
 from temporalio import workflow
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
@@ -108,6 +110,27 @@ def check_question(question: object) -> str:
     if len(text) > MAX_QUESTION_CHARS:
         raise ValueError(f"The question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}.")
     return text
+
+
+#: Workflow task timeout for streamed runs (Temporal's default is 10 s). A worker that dies
+#: while holding a workflow task holds up the run until it expires, and with a Signal per
+#: streamed batch a kill usually lands mid-task; 5 s halves that wait. The cost: a workflow
+#: task that really needs over 5 s (replaying a huge history on a slow machine) is retried.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=5)
+
+
+async def start_run(client: Client, question: str, *, task_queue: str | None = None, workflow_id: str | None = None) -> str:
+    """Start a streamed run for ``question`` (checked: ``ValueError`` with one sentence) and
+    return its workflow id, ``stream-<8 hex>`` unless given."""
+    workflow_id = workflow_id or f"stream-{uuid4().hex[:8]}"
+    await client.start_workflow(
+        StreamingWeatherWorkflow.run,
+        check_question(question),
+        id=workflow_id,
+        task_queue=task_queue or default_task_queue(),
+        task_timeout=WORKFLOW_TASK_TIMEOUT,
+    )
+    return workflow_id
 
 
 def build_agent() -> Agent:
