@@ -71,9 +71,11 @@ unit: install
 notebooks: server
 	$(PY) ci/run_notebooks.py
 
-# Timing of one offline model call (target: well under 5 ms).
+# Timing of one offline model call (target: well under 5 ms), then of streaming: time to first
+# token and the gap between updates, durable (100 ms and 20 ms batches) against plain.
 bench: install
 	$(PY) ci/bench_offline_model.py
+	$(PY) ci/bench_streaming.py
 
 # Notebooks are stored without outputs; run this after working in JupyterLab, before committing.
 clear-outputs: install
