@@ -84,6 +84,19 @@ def test_an_attempt_that_streamed_to_the_end_but_did_not_count_is_withdrawn_too(
     assert reader.view.text == "Three" and reader.withdrawn == ["Three alerts."]
 
 
+def test_a_snapshot_that_does_not_continue_the_pending_text_withdraws_it():
+    # The retry streamed and completed while this subscriber was cut off: it never saw the
+    # retry's events (truncated), only the snapshot with other words.
+    reader = StreamReader()
+    feed(reader, snapshot() + model(created(), delta("Two al")))
+    [update] = feed(reader, snapshot(segments=(Segment("text", text="Three alerts."),)))
+    assert update.kind == "snapshot" and update.text == "Two al" and reader.withdrawn == ["Two al"]
+    reader = StreamReader()
+    feed(reader, snapshot() + model(created(), delta("Three al")))
+    [update] = feed(reader, snapshot(segments=(Segment("text", text="Three alerts."),)))
+    assert update.text == "" and reader.withdrawn == [], "the same words again: the text simply continues"
+
+
 def test_late_deltas_of_an_attempt_that_no_longer_counts_are_ignored():
     reader = StreamReader()
     feed(reader, snapshot(segments=(Segment("text", text="Done."),)) + model(delta("stale")))

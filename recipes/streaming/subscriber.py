@@ -15,6 +15,9 @@
   That includes an attempt that streamed to the end but whose result was lost.
 * Text deltas with no open attempt (a superseded attempt's last batch arriving
   late) are ignored.
+* A snapshot whose text does not continue what was shown (the attempt that counted
+  streamed while this subscriber was cut off) withdraws the pending text too; one that
+  does continue it (the retry wrote the same words) simply carries on.
 
 :func:`follow` resumes from an offset (pass the last update's ``offset`` and its
 ``reader``), rides out a Temporal server restart, and gives one sentence for an
@@ -60,7 +63,7 @@ class Update:
     kind: UpdateKind
     offset: int
     view: View
-    #: The delta's text, or the text withdrawn.
+    #: The delta's text, or the text withdrawn (``withdrawn``, or a snapshot that replaced it).
     text: str = ""
     at: float = field(default_factory=time.monotonic)
 
@@ -80,10 +83,17 @@ class StreamReader:
         self.offset = offset + 1
         if topic == TRANSCRIPT_TOPIC:
             snapshot = data if isinstance(data, Snapshot) else Snapshot(**data)
+            shown, pending = self.view.text, self.view.pending
             self.view = View(snapshot=snapshot)
             self.attempt_open = False
+            # This subscriber may never have seen the attempt that counted (it streamed and
+            # completed while the subscriber was cut off, and the log was truncated): if the
+            # durable text does not continue what was shown, the pending text is withdrawn.
+            replaced = pending if pending and not self.view.text.startswith(shown) else ""
+            if replaced:
+                self.withdrawn.append(replaced)
             kind: UpdateKind = {"done": "done", "failed": "failed"}.get(snapshot.status, "snapshot")  # type: ignore[assignment]
-            return self._update(kind)
+            return self._update(kind, replaced)
         if topic != MODEL_EVENTS_TOPIC or not isinstance(data, dict):
             return None
         event_type = data.get("type")

@@ -159,7 +159,7 @@ def view_message(update: Update) -> dict[str, Any]:
         "model_calls": snapshot.model_calls,
         "answer": snapshot.answer,
         "error": snapshot.error,
-        "withdrawn": update.text if update.kind == "withdrawn" else "",
+        "withdrawn": update.text if update.kind != "delta" else "",
     }
 
 

@@ -115,7 +115,7 @@ class StreamView:
         """Show ``update`` (called by :class:`StreamWatch` for each one)."""
         self.updates += 1
         self.view = update.view
-        if update.kind == "withdrawn":
+        if update.text and update.kind != "delta":  # withdrawn, or replaced by a snapshot
             self.withdrawn = update.text
         if self.mode == "print":
             self._print(update)
