@@ -31,12 +31,24 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from agents import ModelProvider
+from temporalio.common import RetryPolicy
 
 from recipes.core.errors import ConfigurationError, TutorialError
 from recipes.core.ledger import Ledger
 from recipes.core.meter import MeteredProvider
+
+#: Retries of one model call, owned by Temporal (the clients' own are off): 1 s, 2 s, 4 s ...
+#: capped at 20 s, at most 5 attempts. The plugin marks HTTP 429/5xx/408/409 retryable (and
+#: honours Retry-After) and other 4xx non-retryable, so a wrong key fails fast.
+MODEL_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=5,
+)
 
 BACKEND_ENV = "AGENT_MODEL_BACKEND"
 BACKENDS = ("offline", "openai", "openai-compatible")

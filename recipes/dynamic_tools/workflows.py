@@ -37,13 +37,14 @@ with workflow.unsafe.imports_passed_through():
     from agents import Agent, FunctionTool, Runner
     from temporalio.openai_agents import ModelActivityParameters
 
+    from recipes.core.models import MODEL_RETRY_POLICY
+    from recipes.core.tool_errors import errors_as_tool_results
     from recipes.dynamic_tools.specs import (
         INVALID_TOOL_ARGUMENTS,
         LIST_TOOLS_ACTIVITY,
         UNKNOWN_TOOL,
         ToolSpec,
     )
-    from recipes.core.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "dynamic-tools"
 TASK_QUEUE_ENV = "DYNAMIC_TOOLS_TASK_QUEUE"
@@ -76,12 +77,7 @@ MODEL_PARAMS = ModelActivityParameters(
     start_to_close_timeout=timedelta(seconds=60),
     heartbeat_timeout=timedelta(seconds=10),
     schedule_to_close_timeout=timedelta(minutes=5),
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=20),
-        maximum_attempts=5,
-    ),
+    retry_policy=MODEL_RETRY_POLICY,
 )
 
 

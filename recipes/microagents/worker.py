@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters
 from temporalio.worker import Worker
 
+from recipes.core.models import MODEL_RETRY_POLICY
 from recipes.microagents.activities import MICROAGENT_ACTIVITIES
 from recipes.microagents.chaining import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow
 from recipes.microagents.parallel import BranchAgentWorkflow, ChildWorkflowBriefing, FanOutBriefingWorkflow
@@ -67,8 +67,7 @@ MODEL_PARAMS = ModelActivityParameters(
     start_to_close_timeout=timedelta(seconds=60),
     heartbeat_timeout=timedelta(seconds=10),
     schedule_to_close_timeout=timedelta(minutes=5),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20),
-                             maximum_attempts=5),
+    retry_policy=MODEL_RETRY_POLICY,
 )
 
 

@@ -38,7 +38,6 @@ from uuid import uuid4
 
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -46,9 +45,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.contrib.workflow_streams import WorkflowStream
     from temporalio.openai_agents import ModelActivityParameters
 
+    from recipes.core.models import MODEL_RETRY_POLICY
     from recipes.core.scripts import root_cause
     from recipes.streaming.transcript import MODEL_EVENTS_TOPIC, TRANSCRIPT_TOPIC, Segment, Snapshot, tool_result
-    from recipes.tools.alerts_tool import explain_severity, weather_alerts_tool
+    from recipes.tools.alerts_tool import ALERTS_AGENT_INSTRUCTIONS, explain_severity, weather_alerts_tool
 
 TASK_QUEUE = "streaming-agent"
 TASK_QUEUE_ENV = "STREAMING_TASK_QUEUE"
@@ -56,13 +56,7 @@ BATCH_INTERVAL_ENV = "STREAMING_BATCH_INTERVAL_MS"
 AGENT_NAME = "Streaming weather agent"
 MAX_QUESTION_CHARS = 2000
 
-INSTRUCTIONS = (
-    "You answer questions about active US weather alerts. Use get_weather_alerts with a "
-    "two-letter US state code (CA, TX, NY, ...); call it once per state asked about. Use "
-    "explain_severity to explain what an alert severity level means. If a tool reports an "
-    "error, do not guess: fix the argument if you can, otherwise tell the user what was wrong. "
-    "Quote the alerts you found, with their severity."
-)
+INSTRUCTIONS = ALERTS_AGENT_INSTRUCTIONS
 
 # The stream's offset query, registered by WorkflowStream. The workflow side has no
 # public "current offset" accessor; this handler returns base offset + log length.
@@ -72,8 +66,8 @@ _OFFSET_QUERY = "__temporal_workflow_stream_offset"
 def model_params(batch_interval: timedelta | None = None) -> ModelActivityParameters:
     """How streamed model calls run; the worker passes this to ``OpenAIAgentsPlugin``.
 
-    * ``start_to_close_timeout=60s``, ``schedule_to_close_timeout=5min`` and the retry
-      policy are the weather agent's (see :mod:`recipes.weather.workflows`).
+    * ``start_to_close_timeout=60s`` and ``schedule_to_close_timeout=5min`` are the weather
+      agent's; the retries are every agent's ``MODEL_RETRY_POLICY`` (``recipes.core.models``).
     * ``heartbeat_timeout=6s`` -- someone is watching the text: a dead worker should be
       noticed in seconds. The plugin heartbeats every 3 s while the model streams.
     * ``streaming_batch_interval`` -- how long published events wait to be sent together:
@@ -86,12 +80,7 @@ def model_params(batch_interval: timedelta | None = None) -> ModelActivityParame
         start_to_close_timeout=timedelta(seconds=60),
         heartbeat_timeout=timedelta(seconds=6),
         schedule_to_close_timeout=timedelta(minutes=5),
-        retry_policy=RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(seconds=20),
-            maximum_attempts=5,
-        ),
+        retry_policy=MODEL_RETRY_POLICY,
         streaming_topic=MODEL_EVENTS_TOPIC,
         streaming_batch_interval=batch_interval,
     )

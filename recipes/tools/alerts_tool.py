@@ -19,6 +19,7 @@ from recipes.core.tool_errors import errors_as_tool_results
 from recipes.tools.weather_alerts import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
 
 __all__ = [
+    "ALERTS_AGENT_INSTRUCTIONS",
     "ALERTS_RETRY_POLICY",
     "ALERTS_SCHEDULE_TO_CLOSE",
     "ALERTS_START_TO_CLOSE",
@@ -26,6 +27,15 @@ __all__ = [
     "explain_severity",
     "weather_alerts_tool",
 ]
+
+#: Instructions for an agent given these tools (the weather and streaming agents).
+ALERTS_AGENT_INSTRUCTIONS = (
+    "You answer questions about active US weather alerts. Use get_weather_alerts with a "
+    "two-letter US state code (CA, TX, NY, ...); call it once per state asked about. Use "
+    "explain_severity to explain what an alert severity level means. If a tool reports an "
+    "error, do not guess: fix the argument if you can, otherwise tell the user what was wrong. "
+    "Quote the alerts you found, with their severity."
+)
 
 #: Retries for the NWS call. Transient failures (5xx, 429, timeouts, garbage
 #: pages) are retried with backoff -- 1 s, 2 s, 4 s, 8 s, capped at 10 s -- and a

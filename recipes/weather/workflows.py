@@ -25,7 +25,8 @@ Model calls (``MODEL_PARAMS``):
   waiting out the full minute.
 * ``schedule_to_close_timeout=5min`` -- the whole budget for one model call,
   retries included: a person is waiting for the answer.
-* ``retry_policy`` -- 1 s, 2 s, 4 s ... capped at 20 s, at most 5 attempts.
+* ``retry_policy`` (``recipes.core.models.MODEL_RETRY_POLICY``, shared by every agent here) --
+  1 s, 2 s, 4 s ... capped at 20 s, at most 5 attempts.
   The plugin marks HTTP 429/5xx/408/409 from the model API retryable (and
   honours Retry-After) and other 4xx (bad key, unknown model) non-retryable,
   so a wrong API key fails fast instead of retrying for minutes. The OpenAI
@@ -47,32 +48,20 @@ import os
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner
     from temporalio.openai_agents import ModelActivityParameters
 
+    from recipes.core.models import MODEL_RETRY_POLICY
+    from recipes.tools.alerts_tool import ALERTS_AGENT_INSTRUCTIONS
     from recipes.weather.tools import explain_severity, weather_alerts_tool
 
 TASK_QUEUE = "weather-agent"
 TASK_QUEUE_ENV = "WEATHER_TASK_QUEUE"
 AGENT_NAME = "Weather agent"
 
-INSTRUCTIONS = (
-    "You answer questions about active US weather alerts. Use get_weather_alerts with a "
-    "two-letter US state code (CA, TX, NY, ...); call it once per state asked about. Use "
-    "explain_severity to explain what an alert severity level means. If a tool reports an "
-    "error, do not guess: fix the argument if you can, otherwise tell the user what was wrong. "
-    "Quote the alerts you found, with their severity."
-)
-
-MODEL_RETRY_POLICY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=20),
-    maximum_attempts=5,
-)
+INSTRUCTIONS = ALERTS_AGENT_INSTRUCTIONS
 
 #: How model calls run as activities; the worker passes this to OpenAIAgentsPlugin.
 MODEL_PARAMS = ModelActivityParameters(
