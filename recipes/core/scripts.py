@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from recipes.core.errors import ConfigurationError, TutorialError
 
-__all__ = ["OUTAGE_GRACE_S", "RunFailed", "add_verbose_flag", "is_outage", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
+__all__ = ["OUTAGE_GRACE_S", "OutageGrace", "RunFailed", "add_verbose_flag", "is_outage", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
 
 T = TypeVar("T")
 
@@ -108,26 +108,41 @@ def is_outage(err: RPCError) -> bool:
     return err.status in _UNAVAILABLE or "connect" in str(err).lower()
 
 
+class OutageGrace:
+    """Rides out a Temporal server outage of up to ``grace_s`` seconds across the retries of
+    one call: :meth:`tolerate` each ``RPCError``, :meth:`reset` once the server answers."""
+
+    def __init__(self, grace_s: float) -> None:
+        self.grace_s = grace_s
+        self._down_since: float | None = None
+
+    def reset(self) -> None:
+        self._down_since = None
+
+    def tolerate(self, err: RPCError, doing: str) -> None:
+        """Return if ``err`` is an outage still within the grace (retry after a pause); re-raise
+        anything else, and a :class:`TutorialError` saying "Lost the Temporal server for over
+        N s while <doing>" once the outage has lasted longer."""
+        if not is_outage(err):
+            raise err
+        now = time.monotonic()
+        self._down_since = self._down_since or now
+        if now - self._down_since > self.grace_s:
+            raise TutorialError(f"Lost the Temporal server for over {self.grace_s:.0f}s while {doing}") from None
+
+
 async def wait_for_result(handle: WorkflowHandle, *, ui_url: str | None = None, grace_s: float = OUTAGE_GRACE_S) -> Any:
     """``await handle.result()``, but a server outage of up to ``grace_s`` seconds is
     waited out (the run goes on without us), and a failed run is a :class:`RunFailed`
     naming its root cause and the Web UI link."""
     link = f" Web UI: {ui_url}" if ui_url else ""
-    down_since: float | None = None
+    outage = OutageGrace(grace_s)
     while True:
         try:
             return await handle.result()
         except WorkflowFailureError as err:
             raise RunFailed(f"Workflow {handle.id} failed: {root_cause(err)}.{link}") from None
         except RPCError as err:
-            if not is_outage(err):
-                raise
-            now = time.monotonic()
-            down_since = down_since or now
-            if now - down_since > grace_s:
-                raise TutorialError(
-                    f"Lost the Temporal server for over {grace_s:.0f}s while waiting for {handle.id}; "
-                    f"the run itself goes on on the server.{link}"
-                ) from None
+            outage.tolerate(err, f"waiting for {handle.id}; the run itself goes on on the server.{link}")
             print(f"(Temporal server unreachable, still waiting for {handle.id} ...)", file=sys.stderr, flush=True)
             await asyncio.sleep(1.0)

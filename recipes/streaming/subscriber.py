@@ -40,7 +40,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.service import RPCError, RPCStatusCode
 
 from recipes.core.errors import TutorialError
-from recipes.core.scripts import is_outage
+from recipes.core.scripts import OutageGrace
 from recipes.streaming.transcript import MODEL_EVENTS_TOPIC, TRANSCRIPT_TOPIC, Snapshot, View
 
 UpdateKind = Literal["snapshot", "delta", "withdrawn", "done", "failed"]
@@ -135,13 +135,13 @@ async def follow(
     stream = WorkflowStreamClient.create(client, workflow_id)
     converter = client.data_converter.payload_converter
     offset = from_offset
-    down_since: float | None = None
+    outage = OutageGrace(outage_grace_s)
     while True:
         try:
             async for item in stream.subscribe(
                 [TRANSCRIPT_TOPIC, MODEL_EVENTS_TOPIC], from_offset=offset, result_type=RawValue, poll_cooldown=poll_cooldown
             ):
-                down_since = None
+                outage.reset()
                 payload = item.data.payload
                 data = converter.from_payload(payload, Snapshot) if item.topic == TRANSCRIPT_TOPIC else converter.from_payload(payload)
                 update = reader.apply(item.topic, data, item.offset)
@@ -160,15 +160,8 @@ async def follow(
                 "it must be a workflow that hosts a WorkflowStream, like StreamingWeatherWorkflow."
             ) from None
         except RPCError as err:
-            if not is_outage(err):
-                raise
-            now = time.monotonic()
-            down_since = down_since or now
-            if now - down_since > outage_grace_s:
-                raise TutorialError(
-                    f"Lost the Temporal server for over {outage_grace_s:.0f}s while following {workflow_id}; "
-                    "the run goes on on the server: follow it again once the server is back."
-                ) from None
+            outage.tolerate(err, f"following {workflow_id}; the run goes on on the server: "
+                                 "follow it again once the server is back.")  # fmt: skip
             await asyncio.sleep(1.0)
 
 
