@@ -33,6 +33,7 @@ per run never needs it.)
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import timedelta
 from uuid import uuid4
 
@@ -172,8 +173,7 @@ class StreamingWeatherWorkflow:
         """Truncate the log up to now, then publish ``snapshot`` (with ``changes``) as the new base."""
         end = workflow.get_query_handler(_OFFSET_QUERY)()
         self.stream.truncate(end)
-        fields = {**snapshot.__dict__, **changes, "events_before": end}
-        self.snapshot = Snapshot(**fields)
+        self.snapshot = replace(snapshot, **changes, events_before=end)
         self.transcript.publish(self.snapshot)
 
     @workflow.query
