@@ -141,11 +141,12 @@ def queue() -> str:
     return f"streaming-test-{uuid.uuid4().hex[:6]}"
 
 
-def streaming_worker(queue: str, address: str, pace: str = "0.05") -> ManagedProcess:
+def streaming_worker(queue: str, address: str, pace: str = "0.05", **env: str) -> ManagedProcess:
+    """A streaming worker on ``queue``: the offline model at ``pace`` s per word unless ``env`` says otherwise."""
     return python_module(
         f"streaming-worker-{queue}", "recipes.streaming.worker", ready_text=READY_TEXT,
         env={"STREAMING_TASK_QUEUE": queue, "TEMPORAL_ADDRESS": address, "AGENT_MODEL_BACKEND": "offline",
-             "OFFLINE_MODEL_STREAM_PACE": pace},
+             "OFFLINE_MODEL_STREAM_PACE": pace, **env},
     )  # fmt: skip
 
 
@@ -338,11 +339,8 @@ def test_a_temporal_server_restart_mid_stream_is_ridden_out(tmp_path, weather):
 @pytest.mark.integration
 def test_a_model_call_refused_for_good_ends_the_stream_with_the_reason(temporal_server, weather, openai_double):
     queue = f"streaming-401-{uuid.uuid4().hex[:6]}"
-    process = python_module(
-        f"streaming-worker-{queue}", "recipes.streaming.worker", ready_text=READY_TEXT,
-        env={"STREAMING_TASK_QUEUE": queue, "TEMPORAL_ADDRESS": temporal_server.address,
-             "AGENT_MODEL_BACKEND": "openai-compatible", **openai_double.env()},
-    )  # fmt: skip
+    process = streaming_worker(queue, temporal_server.address, AGENT_MODEL_BACKEND="openai-compatible",
+                               **openai_double.env())  # fmt: skip
 
     async def scenario():
         client = await client_for(temporal_server.address)
