@@ -244,3 +244,19 @@ def test_modules_import_cleanly_in_the_workflow_sandbox(tmp_path, monkeypatch):
         asyncio.run(validate())
     finally:
         sys.modules.pop("weather_probe_wf", None)
+
+
+def test_calls_share_one_tls_context_instead_of_loading_the_ca_bundle_each_time(service, monkeypatch):
+    import httpx
+
+    acts._tls_context.cache_clear()
+    built = []
+    real = httpx.create_ssl_context
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **kw: built.append(kw) or real(*a, **kw))
+
+    async def three_calls():
+        return [await fetch_alerts("CA") for _ in range(3)]
+
+    assert all(r["features"] for r in asyncio.run(three_calls()))
+    assert len(built) == 1, f"a TLS context was built {len(built)} times for 3 calls"
+    assert len(service.requests()) == 3
