@@ -14,7 +14,7 @@ ifndef JUPYTER_TOKEN
 JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
 endif
 
-.PHONY: install lab server web test unit notebooks bench clear-outputs stop status clean distclean
+.PHONY: install lab server web test unit notebooks bench bench-quick clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
 # (say so, rather than silently keep the old one).
@@ -71,11 +71,17 @@ unit: install
 notebooks: server
 	$(PY) ci/run_notebooks.py
 
-# Timing of one offline model call (target: well under 5 ms), then of streaming: time to first
+# What durability costs, side by side (table, build/bench/durability.json and .png; about 5
+# minutes), then one offline model call (target: well under 5 ms), then streaming: time to first
 # token and the gap between updates, durable (100 ms and 20 ms batches) against plain.
 bench: install
+	$(PY) ci/bench_durability.py
 	$(PY) ci/bench_offline_model.py
 	$(PY) ci/bench_streaming.py
+
+# The durability benchmark with fewer runs and configurations: under a minute.
+bench-quick: install
+	$(PY) ci/bench_durability.py --quick
 
 # Notebooks are stored without outputs; run this after working in JupyterLab, before committing.
 clear-outputs: install

@@ -228,6 +228,20 @@ async def streaming(client: Client, queue: str) -> Runs:
     return [("StreamingWeatherWorkflow-alerts_ca", handle)]
 
 
+async def cost(client: Client, queue: str) -> Runs:
+    from recipes.cost.workflows import FLOOR_KINDS, CostAgentWorkflow, FloorWorkflow
+
+    agent = await client.start_workflow(CostAgentWorkflow.run, "Any weather alerts in California?", id=_id("cost-agent"),
+                                        task_queue=queue)  # fmt: skip
+    runs: Runs = [("CostAgentWorkflow-alerts_ca", agent)]
+    for kind in FLOOR_KINDS:
+        runs.append((f"FloorWorkflow-{kind}", await client.start_workflow(FloorWorkflow.run, args=[kind, 3],
+                                                                           id=_id(f"cost-floor-{kind}"), task_queue=queue)))  # fmt: skip
+    for _, handle in runs:
+        await handle.result()
+    return runs
+
+
 RECIPES = [
     Recipe("hello_temporal", "HELLO_TASK_QUEUE", hello_temporal, agents=False),
     Recipe("weather", "WEATHER_TASK_QUEUE", weather),
@@ -236,6 +250,7 @@ RECIPES = [
     Recipe("durability", "DURABILITY_TASK_QUEUE", durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
     Recipe("microagents", "MICROAGENTS_TASK_QUEUE", microagents),
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
+    Recipe("cost", "COST_TASK_QUEUE", cost),
 ]  # fmt: skip
 
 

@@ -51,6 +51,8 @@ class ReplayFailed(AssertionError):
 def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     """recipe -> (the workflows its worker registers, the model parameters its plugin gets;
     None: the worker has no OpenAIAgentsPlugin)."""
+    from recipes.cost.workflows import MODEL_PARAMS as COST_PARAMS
+    from recipes.cost.workflows import CostAgentWorkflow, FloorWorkflow
     from recipes.durability.workflows import DURABILITY_WORKFLOWS
     from recipes.durability.workflows import MODEL_PARAMS as DURABILITY_PARAMS
     from recipes.dynamic_tools.workflows import MODEL_PARAMS as DYNAMIC_PARAMS
@@ -70,6 +72,9 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         "microagents": (list(MICRO_WORKFLOWS), MICRO_PARAMS),
         # The streaming topic in these parameters is what makes model calls the streaming activity.
         "streaming": ([StreamingWeatherWorkflow], model_params()),
+        # Histories from the default worker: model calls as activities (--local-model-calls
+        # histories replay only with LOCAL_MODEL_PARAMS).
+        "cost": ([CostAgentWorkflow, FloorWorkflow], COST_PARAMS),
     }
 
 

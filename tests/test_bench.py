@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -28,3 +29,23 @@ def test_the_streaming_benchmark_runs_and_prints_a_row_per_path(temporal_server)
     for path in (["plain"], ["durable", "@100ms"], ["durable", "@20ms"]):  # the path, then its number of runs
         assert path + ["1"] in [row[: len(path) + 1] for row in rows], result.stdout
     assert "added time to first token" in result.stdout and "target: within 150 ms" in result.stdout
+
+
+@pytest.mark.integration
+def test_the_durability_benchmark_prints_its_tables_and_writes_json_and_a_chart(tmp_path):
+    result = subprocess.run([sys.executable, "ci/bench_durability.py", "--quick", "--runs", "2", "--out", str(tmp_path)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for heading in ("the Temporal floor, tuned dev server", "model latency 0 ms per call:", "model latency 200 ms per call:",
+                    "throughput (agent runs per second", "durable per-step overhead, activities:"):  # fmt: skip
+        assert heading in out, out
+    for row in ("plain Runner.run", "floor: 3 no-op activities", "floor: 3 no-op local activities",
+                "durable, local model calls @200ms", "durable, activities @200ms"):  # fmt: skip
+        assert any(line.startswith(row) for line in out.splitlines()), (row, out)
+    results = json.loads((tmp_path / "durability.json").read_text())
+    assert [row["latency_s"] for row in results["latency"]] == [0.0, 0.2]
+    assert {row["workers"] for row in results["throughput"]} == {1, 2} and results["seconds"] > 0
+    assert all(row[k]["runs"] == 2 for row in results["latency"] for k in ("plain", "durable", "local"))
+    assert (tmp_path / "durability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "durability benchmark (--quick):" in out

@@ -52,6 +52,7 @@ RUNS = {
                        "answered by", "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
     "streaming": Run(["recipes.streaming.starter", "Any weather alerts in California?"], "Web UI:",
                      "recipes.streaming.worker", "STREAMING_TASK_QUEUE"),
+    "cost": Run(["recipes.cost.compare", "--runs", "2"], "durability adds", "recipes.cost.worker", "COST_TASK_QUEUE"),
 }  # fmt: skip
 
 

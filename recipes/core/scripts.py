@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from recipes.core.errors import ConfigurationError, TutorialError
 
-__all__ = ["OUTAGE_GRACE_S", "OutageGrace", "RunFailed", "add_verbose_flag", "is_outage", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
+__all__ = ["OUTAGE_GRACE_S", "OutageGrace", "RunFailed", "add_verbose_flag", "is_outage", "positive_int", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
 
 T = TypeVar("T")
 
@@ -83,6 +83,17 @@ def run_script(main: Coroutine[Any, Any, T]) -> T:
         raise SystemExit(130) from None
     finally:
         gc.collect()
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: a whole number of at least 1 (``--runs 0`` gets one sentence)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def require_text(name: str, value: str | None, example: str) -> str:
