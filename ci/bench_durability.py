@@ -45,7 +45,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin  # noqa: E402
 
 from recipes.core.scripts import positive_int  # noqa: E402
 from recipes.core.settings import TemporalSettings, connect  # noqa: E402
-from recipes.cost.measure import Timing, step_breakdown, throughput, time_agent, time_floor, time_plain  # noqa: E402
+from recipes.cost.measure import step_breakdown, throughput, time_agent, time_floor, time_plain  # noqa: E402
 from recipes.cost.workflows import MODEL_PARAMS  # noqa: E402
 from recipes.tutorial.cost_lab import (  # noqa: E402
     SLOT_BOUND, SLOT_BOUND_SERIES, WorkerFleet, cpu_seconds, draw_chart, latency_row, recovery_after_kill, show, start_all, throughput_row,

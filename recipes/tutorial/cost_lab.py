@@ -128,15 +128,15 @@ class Recovery:
     heartbeat_timeout_s: float
 
 
-async def _model_call_in_flight(client: Client, workflow_id: str, timeout: float = 60.0) -> tuple[str, int]:
-    """Wait until a model call is running on a worker: (that worker's identity, its attempt)."""
+async def _model_call_in_flight(client: Client, workflow_id: str, timeout: float = 60.0) -> str:
+    """Wait until a model call is running on a worker: that worker's identity."""
     handle = client.get_workflow_handle(workflow_id)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pending in (await handle.describe()).raw_description.pending_activities:
             if (pending.activity_type.name == MODEL_ACTIVITY and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
                     and pending.last_worker_identity):  # fmt: skip
-                return pending.last_worker_identity, pending.attempt
+                return pending.last_worker_identity
         await asyncio.sleep(0.05)
     raise TutorialError(f"No model call started in {workflow_id} within {timeout:.0f} s; is a worker polling?")
 
@@ -149,7 +149,7 @@ async def recovery_after_kill(client: Client, fleet: WorkerFleet, *, heartbeat_t
         raise ValueError("recovery_after_kill needs a fleet of at least 2 workers (one is killed)")
     workflow_id = f"cost-recovery-{uuid.uuid4().hex[:8]}"
     handle = await client.start_workflow(CostAgentWorkflow.run, question, id=workflow_id, task_queue=fleet.task_queue)
-    identity, _ = await _model_call_in_flight(client, workflow_id)
+    identity = await _model_call_in_flight(client, workflow_id)
     victim = fleet.by_identity(identity)
     if victim is None:
         raise TutorialError(f"The model call runs on {identity}, which is not one of this fleet's workers.")
