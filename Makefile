@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 JUPYTER_PORT ?= 8888
 # Test processes for `make test`: the suite mostly waits (timeouts, workers starting), so
-# more processes than cores still pays; TEST_WORKERS=0 runs it in this one process.
+# more processes than cores still pays; TEST_WORKERS=0 runs it in this one process. Work
+# stealing: a process that runs out of tests takes some from a busy one's queue.
 TEST_WORKERS ?= 4
 # JupyterLab's login token: yours if JUPYTER_TOKEN is set, else a fresh one per `make lab`.
 ifndef JUPYTER_TOKEN
@@ -61,7 +62,7 @@ web: server
 # offline model and against the OpenAI wire-format double on both API paths. The
 # test session starts a dev server if none answers and stops the one it started.
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --durations=15
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
 unit: install

@@ -45,7 +45,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin  # noqa: E402
 
 from recipes.core.scripts import positive_int  # noqa: E402
 from recipes.core.settings import TemporalSettings, connect  # noqa: E402
-from recipes.cost.measure import step_breakdown, throughput, time_agent, time_floor, time_plain  # noqa: E402
+from recipes.cost.measure import agent_runs, floor_runs, plain_runs, side_by_side, step_breakdown, throughput  # noqa: E402
 from recipes.cost.workflows import MODEL_PARAMS  # noqa: E402
 from recipes.tutorial.cost_lab import (  # noqa: E402
     SLOT_BOUND, SLOT_BOUND_SERIES, WorkerFleet, cpu_seconds, draw_chart, latency_row, recovery_after_kill, show, start_all, throughput_row,
@@ -73,16 +73,17 @@ class Plan:
         return max(min(4, self.runs), self.runs // (1 + int(latency_s * 10)))  # fewer at 1 s: each run waits 2 s
 
     def load_runs(self, concurrency: int) -> int:
-        return 40 if self.quick else max(20, 2 * concurrency)
+        # --quick: 40 runs per throughput point (fewer with a smaller --runs, as the test asks for)
+        return min(40, 8 * self.runs) if self.quick else max(20, 2 * concurrency)
 
 
 async def latency_point(plan: Plan, client, latency: float, act: WorkerFleet, local: WorkerFleet) -> dict:
     runs = plan.runs_at(latency)
     os.environ[LATENCY_ENV_VAR] = str(latency)  # the plain runs' model, in this process (the fleets have theirs)
     at = f"@{latency * 1000:.0f}ms"
-    plain = await time_plain(runs, label=f"plain Runner.run {at}")
-    as_local = await time_agent(client, local.task_queue, runs, label=f"durable, local model calls {at}")
-    durable = await time_agent(client, act.task_queue, runs, label=f"durable, activities {at}")
+    plain, as_local, durable = await side_by_side(runs, plain_runs(label=f"plain Runner.run {at}"),
+                                                  agent_runs(client, local.task_queue, label=f"durable, local model calls {at}"),
+                                                  agent_runs(client, act.task_queue, label=f"durable, activities {at}"))  # fmt: skip
     os.environ[LATENCY_ENV_VAR] = "0"
     show(timing_rows([plain, as_local, durable], plain), f"\nmodel latency {latency * 1000:.0f} ms per call:")
     return latency_row(latency, plain, durable, as_local)
@@ -91,11 +92,9 @@ async def latency_point(plan: Plan, client, latency: float, act: WorkerFleet, lo
 async def floor_part(plan: Plan, client, fleet: WorkerFleet, server: str) -> dict:
     """The floor and the agent at 0 latency on one server, with the per-step breakdown."""
     os.environ[LATENCY_ENV_VAR] = "0"
-    plain = await time_plain(plan.runs, label="plain Runner.run")
-    none = await time_floor(client, fleet.task_queue, "none", plan.runs)
-    local = await time_floor(client, fleet.task_queue, "local", plan.runs)
-    activity = await time_floor(client, fleet.task_queue, "activity", plan.runs)
-    agent = await time_agent(client, fleet.task_queue, plan.runs, label="durable agent, activities")
+    plain, none, local, activity, agent = await side_by_side(
+        plan.runs, plain_runs(), *(floor_runs(client, fleet.task_queue, kind) for kind in ("none", "local", "activity")),
+        agent_runs(client, fleet.task_queue, label="durable agent, activities"))
     with_steps = [step_breakdown(await client.get_workflow_handle(workflow_id).fetch_history())
                   for workflow_id in activity.workflow_ids]  # fmt: skip
     per_step = {key: sum(b.totals()[key] for b in with_steps) / max(1, 3 * len(with_steps))

@@ -31,6 +31,21 @@ def pytest_configure(config):
     config.stash[_SERVER] = ensure_server()
 
 
+_RUN_ORDER = {"slow": 0, "notebook": 1, "integration": 2, "browser": 2}
+
+
+def pytest_collection_modifyitems(items):
+    """Longest first. With ``-n``, xdist hands tests out in this order (``--dist worksteal``
+    rebalances the rest), so a minute-long test started last would end the session alone while
+    the other processes sit idle: tests marked ``slow`` first, then the notebooks, then the
+    tests that start processes, then the rest. Each group keeps its own order."""
+
+    def group(item) -> int:
+        return min((rank for marker, rank in _RUN_ORDER.items() if item.get_closest_marker(marker)), default=3)
+
+    items.sort(key=group)
+
+
 def pytest_unconfigure(config):
     server = config.stash.get(_SERVER, None)
     if server is not None and server.started_here:

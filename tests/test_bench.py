@@ -20,6 +20,7 @@ def test_the_offline_model_benchmark_runs_and_meters_every_call():
     assert "ledger lines written: 60 (one per get_response)" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_the_streaming_benchmark_runs_and_prints_a_row_per_path(temporal_server):
     result = subprocess.run([sys.executable, "ci/bench_streaming.py", "--runs", "1"], cwd=REPO_ROOT,
@@ -31,6 +32,7 @@ def test_the_streaming_benchmark_runs_and_prints_a_row_per_path(temporal_server)
     assert "added time to first token" in result.stdout and "target: within 150 ms" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_the_durability_benchmark_prints_its_tables_and_writes_json_and_a_chart(tmp_path):
     result = subprocess.run([sys.executable, "ci/bench_durability.py", "--quick", "--runs", "2", "--out", str(tmp_path)],

@@ -100,6 +100,7 @@ async def _chaos(address: str, tmp: Path, seed: int) -> dict:
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_twenty_runs_survive_ten_random_kills(temporal_server, tmp_path, record_property):
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1_000_000))
     # The seed and figures belong in the test log, pass or fail (printed in the "measured" section).

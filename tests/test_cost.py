@@ -20,7 +20,8 @@ from temporalio.worker import Worker
 from recipes.core.models import choose_model
 from recipes.core.settings import TemporalSettings
 from recipes.cost.activities import COST_ACTIVITIES
-from recipes.cost.measure import NoWorker, Timing, check_worker, step_breakdown, throughput, time_agent, time_floor
+from recipes.cost.measure import (NoWorker, Runs, Timing, check_worker, side_by_side, step_breakdown, throughput, time_agent,
+                                  time_floor)
 from recipes.cost.workflows import MODEL_PARAMS, CostAgentWorkflow, FloorWorkflow
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from recipes.tutorial.cost_lab import WorkerFleet, recovery_after_kill
@@ -37,6 +38,31 @@ def test_p50_is_the_median_and_p95_a_real_sample():
     assert Timing("one", (7.0,)).p95_ms == 7.0
     plain = Timing("plain", (4.0, 4.0, 4.0))
     assert t.ratio_to(plain) == 10.5 / 4 and t.overhead_per_step_ms(plain) == (10.5 - 4) / 3
+
+
+def test_side_by_side_takes_one_run_of_each_in_turn_and_counts_none_of_the_warmup():
+    """Round by round, so a burst of load lands on every configuration: timed one after the other,
+    the first configuration here would take all the slow runs and the check below would fail."""
+    calls: list[tuple[str, str]] = []
+    slow_rounds = {0, 1, 2}  # the first three calls overall are slow (warm-up, then a busy machine)
+
+    def runs(name: str, prefix: str = "") -> Runs:
+        async def one_run(run_id: str):
+            calls.append((name, run_id))
+            await asyncio.sleep(0.05 if len(calls) - 1 in slow_rounds else 0.001)
+
+        return Runs(name, one_run, steps=3, id_prefix=prefix)
+
+    a, b = asyncio.run(side_by_side(3, runs("a", "wf"), runs("b"), warmup=1))
+    assert [name for name, _ in calls] == ["a", "b"] * 4
+    assert len(a.samples_ms) == len(b.samples_ms) == 3  # the warm-up round is not counted
+    assert a.workflow_ids == tuple(run_id for name, run_id in calls[2:] if name == "a") and b.workflow_ids == ()
+    assert all(run_id.startswith("wf-") for run_id in a.workflow_ids)
+    # The slow burst (calls 0-2) fell on both warm-ups and one timed run of a: timed one configuration
+    # after the other, it would have fallen on two of a's three timed runs, and a's median with them.
+    assert max(a.samples_ms) > 40 and sorted(a.samples_ms)[1] < 40 and max(b.samples_ms) < 40
+    with pytest.raises(ValueError, match="at least 1"):
+        asyncio.run(side_by_side(0, runs("a")))
 
 
 def _event_ms(event: dict) -> float:
@@ -151,6 +177,7 @@ def test_no_worker_is_one_sentence_and_leaves_no_run_behind(temporal_server):
     assert runs and all(r.status.name == "TERMINATED" for r in runs)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_fleet_scales_on_one_queue_and_recovers_a_killed_model_call(temporal_server, weather):
     settings = TemporalSettings.load(address=temporal_server.address)

@@ -63,6 +63,7 @@ def _with_presses(tmp: Path, presses: list[tuple[str, str, str]]) -> Path:
 
 
 @pytest.mark.notebook
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("presses", "printed"),
     [

@@ -222,6 +222,7 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_cli_start_status_stop(cleanup, tmp_path):
     port, ui_port = free_port_pair()
     address = f"localhost:{port}"

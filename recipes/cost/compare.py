@@ -18,9 +18,8 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, positive_int, run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.cost.measure import Timing, check_worker, time_agent, time_floor, time_plain
+from recipes.cost.measure import Timing, agent_runs, check_worker, floor_runs, plain_runs, side_by_side
 from recipes.cost.workflows import TASK_QUEUE_ENV, default_task_queue
-
 
 
 def table(rows: list[list[str]]) -> str:
@@ -53,10 +52,9 @@ async def main(argv: list[str] | None = None) -> None:
     client = await connect(TemporalSettings.load(), plugins=[OpenAIAgentsPlugin()])
     print(f"Timing {args.runs} runs per configuration; durable runs need a worker on {queue!r} ...", flush=True)
     await check_worker(client, queue)
-    plain = await time_plain(args.runs)
-    none = await time_floor(client, queue, "none", args.runs)
-    floor = await time_floor(client, queue, "activity", args.runs)
-    durable = await time_agent(client, queue, args.runs, label="durable agent")
+    plain, none, floor, durable = await side_by_side(
+        args.runs, plain_runs(), floor_runs(client, queue, "none"), floor_runs(client, queue, "activity"),
+        agent_runs(client, queue, label="durable agent"))
     print(report(plain, none, floor, durable))
 
 

@@ -6,6 +6,9 @@
     print(await throughput(client, "durability-cost", runs=200, concurrency=100))
     print(step_breakdown(await handle.fetch_history()))               # where the time went
 
+    # Figures to compare, timed side by side (round by round), so their order holds on a busy machine:
+    plain, durable = await side_by_side(20, plain_runs(), agent_runs(client, "durability-cost"))
+
 Each figure is a median (p50) and a 95th percentile over ``runs`` runs after ``warmup`` runs
 that are not counted (the first run of a worker pays for imports and the sandbox). Timings are
 wall-clock on this machine: compare figures taken in one run, not across machines.
@@ -80,30 +83,73 @@ class Throughput:
         return f"{self.runs} runs at concurrency {self.concurrency}: {self.runs_per_s:.1f} runs/s"
 
 
-async def _time(label: str, one_run: Callable[[], Awaitable[object]], runs: int, warmup: int, steps: int,
-                ids: Callable[[], str] | None = None) -> Timing:  # fmt: skip
-    """``one_run(id)`` ``warmup + runs`` times; ``ids`` names each run (a workflow id) if it has one."""
-    if runs < 1:
-        raise ValueError(f"runs must be at least 1, not {runs}")
-    samples, timed_ids = [], []
-    for i in range(warmup + runs):
-        run_id = ids() if ids else ""
-        started = time.perf_counter()
-        await one_run(run_id)
-        if i >= warmup:
-            samples.append((time.perf_counter() - started) * 1000)
-            timed_ids.append(run_id)
-    return Timing(label, tuple(samples), steps, tuple(timed_ids) if ids else ())
+@dataclass(frozen=True)
+class Runs:
+    """One configuration to time: what one run does (given its workflow id, when it is a
+    workflow), how it is labelled, and how many durable steps it takes."""
+
+    label: str
+    one_run: Callable[[str], Awaitable[object]]
+    steps: int = AGENT_STEPS
+    id_prefix: str = ""
+    """Runs that are workflows get an id with this prefix, kept to read their histories back."""
 
 
-async def time_plain(runs: int, *, question: str = QUESTION, warmup: int = 2, label: str = "plain Runner.run",
-                     model: ModelChoice | None = None) -> Timing:  # fmt: skip
+def plain_runs(*, question: str = QUESTION, label: str = "plain Runner.run", model: ModelChoice | None = None) -> Runs:
     """The agent with the Agents SDK alone, in this process, with ``model`` (default: the model switch's)."""
     choice = model or choose_model()
     install_tracing(model=choice)  # as a worker does, so both sides pay for the same tracing
     config = RunConfig(model_provider=choice.provider())
-    return await _time(label, lambda _: Runner.run(build_agent(durable=False), question, run_config=config),
-                       runs, warmup, AGENT_STEPS)  # fmt: skip
+    return Runs(label, lambda _: Runner.run(build_agent(durable=False), question, run_config=config))
+
+
+def agent_runs(client: Client, task_queue: str, *, question: str = QUESTION, label: str = "durable") -> Runs:
+    """``CostAgentWorkflow`` start to result, on workers polling ``task_queue``."""
+
+    async def one_run(workflow_id: str):
+        return await client.execute_workflow(CostAgentWorkflow.run, question, id=workflow_id, task_queue=task_queue)
+
+    return Runs(label, one_run, AGENT_STEPS, "cost-agent")
+
+
+def floor_runs(client: Client, task_queue: str, kind: FloorKind, *, steps: int = AGENT_STEPS) -> Runs:
+    """``FloorWorkflow``: ``steps`` no-op activities, local activities, or none."""
+    if kind not in FLOOR_KINDS:
+        raise ValueError(f"Unknown floor kind {kind!r}; choose one of {', '.join(FLOOR_KINDS)}.")
+    label = {"activity": f"floor: {steps} no-op activities", "local": f"floor: {steps} no-op local activities",
+             "none": "floor: workflow with no step"}[kind]  # fmt: skip
+
+    async def one_run(workflow_id: str):
+        return await client.execute_workflow(FloorWorkflow.run, args=[kind, steps], id=workflow_id, task_queue=task_queue)
+
+    return Runs(label, one_run, steps if kind != "none" else 1, "cost-floor")
+
+
+async def side_by_side(runs: int, *configurations: Runs, warmup: int = 2) -> list[Timing]:
+    """Time several configurations round by round, one run of each in turn: ``warmup`` rounds
+    that are not counted, then ``runs`` that are. A change in the machine's load during the
+    measurement (another program, a test beside this one) then falls on every configuration
+    alike, so their order holds on a busy machine, where timing one after the other does not."""
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, not {runs}")
+    samples: list[list[float]] = [[] for _ in configurations]
+    ids: list[list[str]] = [[] for _ in configurations]
+    for round_number in range(warmup + runs):
+        for config, taken, timed_ids in zip(configurations, samples, ids):
+            run_id = _run_id(config.id_prefix) if config.id_prefix else ""
+            started = time.perf_counter()
+            await config.one_run(run_id)
+            if round_number >= warmup:
+                taken.append((time.perf_counter() - started) * 1000)
+                timed_ids.append(run_id)
+    return [Timing(c.label, tuple(taken), c.steps, tuple(timed_ids) if c.id_prefix else ())
+            for c, taken, timed_ids in zip(configurations, samples, ids)]  # fmt: skip
+
+
+async def time_plain(runs: int, *, question: str = QUESTION, warmup: int = 2, label: str = "plain Runner.run",
+                     model: ModelChoice | None = None) -> Timing:  # fmt: skip
+    """``plain_runs``, timed ``runs`` times after ``warmup``."""
+    return (await side_by_side(runs, plain_runs(question=question, label=label, model=model), warmup=warmup))[0]
 
 
 class NoWorker(TutorialError):
@@ -130,26 +176,14 @@ def _run_id(prefix: str) -> str:
 
 async def time_agent(client: Client, task_queue: str, runs: int, *, question: str = QUESTION, warmup: int = 2,
                      label: str = "durable") -> Timing:  # fmt: skip
-    """``CostAgentWorkflow`` start to result, one run at a time, on workers polling ``task_queue``."""
-
-    async def one_run(workflow_id: str):
-        return await client.execute_workflow(CostAgentWorkflow.run, question, id=workflow_id, task_queue=task_queue)
-
-    return await _time(label, one_run, runs, warmup, AGENT_STEPS, ids=lambda: _run_id("cost-agent"))
+    """``agent_runs``, one run at a time, timed ``runs`` times after ``warmup``."""
+    return (await side_by_side(runs, agent_runs(client, task_queue, question=question, label=label), warmup=warmup))[0]
 
 
 async def time_floor(client: Client, task_queue: str, kind: FloorKind, runs: int, *, warmup: int = 2,
                      steps: int = AGENT_STEPS) -> Timing:  # fmt: skip
-    """``FloorWorkflow``: ``steps`` no-op activities, local activities, or none."""
-    if kind not in FLOOR_KINDS:
-        raise ValueError(f"Unknown floor kind {kind!r}; choose one of {', '.join(FLOOR_KINDS)}.")
-    label = {"activity": f"floor: {steps} no-op activities", "local": f"floor: {steps} no-op local activities",
-             "none": "floor: workflow with no step"}[kind]  # fmt: skip
-
-    async def one_run(workflow_id: str):
-        return await client.execute_workflow(FloorWorkflow.run, args=[kind, steps], id=workflow_id, task_queue=task_queue)
-
-    return await _time(label, one_run, runs, warmup, steps if kind != "none" else 1, ids=lambda: _run_id("cost-floor"))
+    """``floor_runs``, timed ``runs`` times after ``warmup``."""
+    return (await side_by_side(runs, floor_runs(client, task_queue, kind, steps=steps), warmup=warmup))[0]
 
 
 async def throughput(client: Client, task_queue: str, *, runs: int, concurrency: int, question: str = QUESTION) -> Throughput:
