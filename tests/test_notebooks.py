@@ -6,13 +6,21 @@ lesson it teaches. A new notebook is picked up with no edit here.
 
 After each run: nothing the notebook started is still running; nothing tried to
 reach another machine (all outside traffic goes to a logging proxy that refuses
-it); and with the double, its API key appears in no history, ledger line, log or
-executed notebook. Executed copies are kept in build/notebooks/<backend>/.
+it); and with the double, the notebook sent it at least one model request and its
+API key appears in no history, ledger line, log or executed notebook. Executed
+copies are kept in build/notebooks/<backend>/.
+
+A notebook's metadata can narrow this, saying why (``"tutorial": {"model_paths": [...],
+"model_paths_why": "..."}``): one that calls no model runs once, on the double, which
+must then see no request; one whose model path another notebook already proves on both
+API paths runs offline and on one of them. The suite is CPU-bound on 2 cores, and each
+run costs a kernel and its worker processes (about 3 CPU-seconds each to import).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -95,11 +103,38 @@ def places_holding(secret: str, *, executed: Path, started: datetime, ledger_mar
     return found
 
 
+#: ``model_paths`` for a notebook that calls no model: its one run, on the double, proves it.
+NO_MODEL = ["no model"]
+
+
+def model_paths(path: Path) -> list[str]:
+    """The backends a notebook runs on: every one, unless its metadata narrows it (with a why)."""
+    meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tutorial", {})
+    paths = meta.get("model_paths", list(BACKENDS))
+    if paths != list(BACKENDS):
+        assert meta.get("model_paths_why"), f"{path.name}: model_paths narrowed without a model_paths_why"
+        assert paths == NO_MODEL or ("offline" in paths and set(paths) < set(BACKENDS)), (path.name, paths)
+    return paths
+
+
+def _notebook_runs() -> list:
+    return [pytest.param(path, backend, id=f"{path.stem}-{backend.replace(' ', '-')}")
+            for path in notebook_paths() for backend in model_paths(path)]  # fmt: skip
+
+
+def _last_request(double) -> int:
+    """The sequence number of the double's latest request (its log keeps the newest only)."""
+    logged = double.requests()
+    return logged[-1]["seq"] if logged else 0
+
+
 @pytest.mark.notebook
-@pytest.mark.parametrize("backend", list(BACKENDS))
-@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+@pytest.mark.parametrize(("path", "backend"), _notebook_runs())
 def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egress, request, monkeypatch,
                                              record_property):  # fmt: skip
+    calls_no_model = backend == NO_MODEL[0]
+    if calls_no_model:
+        backend = "chat"
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
     double = request.getfixturevalue("openai_double") if backend != "offline" else None
@@ -109,6 +144,7 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
         monkeypatch.setenv(name, value)
     egress_before = len(egress.attempts)
     started, ledger_mark = datetime.now(timezone.utc), Ledger().mark()
+    requests_before = _last_request(double) if double else 0
 
     t0 = time.monotonic()
     executed = run_notebook(path, output_dir=OUTPUT_DIR / backend)
@@ -120,6 +156,11 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
     assert_nothing_left(tag, path.name)
     assert egress.attempts[egress_before:] == [], "tried to reach another machine"
     if double:
+        sent = _last_request(double) - requests_before
+        if calls_no_model:
+            assert sent == 0, f"{path.name} says it calls no model, and sent the model {sent} request(s)"
+        else:
+            assert sent > 0, f"{path.name} sent the {backend} model path no request: this run proved nothing about it"
         key = double.env()["OPENAI_API_KEY"]
         assert not places_holding(key, executed=executed, started=started, ledger_mark=ledger_mark,
                                   server=temporal_server), "the API key was written down"  # fmt: skip
