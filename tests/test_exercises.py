@@ -1,0 +1,96 @@
+"""Workshop exercises, proven both ways under papermill: every solution passes its checker (offline
+and on a real-model wire format), and every exercise as stored fails its checker with the sentence
+its metadata names -- so an exercise can never become solved by accident, or unsolvable.
+
+Also: each exercise has a solution, and the two differ only in the cell the attendee completes
+(tagged ``answer``), so the story and the check cannot drift apart; both are stored without
+outputs; each exercise is in the README's workshop section. Executed copies go to
+build/notebooks/exercises/.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import papermill
+import pytest
+
+from ci.run_notebooks import NOTEBOOKS, OUTPUT_DIR, REPO_ROOT, run_notebook
+from tests.test_notebooks import BACKENDS, MODEL_ENV, RUN_TAG_ENV, assert_nothing_left
+
+EXERCISES = sorted((NOTEBOOKS / "exercises").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = NOTEBOOKS / "exercises" / "solutions"
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _answer_cells(notebook: dict) -> list[int]:
+    return [i for i, c in enumerate(notebook["cells"]) if "answer" in c["metadata"].get("tags", [])]
+
+
+def _run(path: Path, backend: str, tmp_path: Path, request, monkeypatch) -> Path:
+    """papermill, in a fresh kernel, with the attendee's file under ``tmp_path``; nothing left running after."""
+    for name in MODEL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    egress = request.getfixturevalue("egress")
+    double = request.getfixturevalue("openai_double") if backend != "offline" else None
+    tag = uuid.uuid4().hex
+    for name, value in {"AGENT_MODEL_BACKEND": BACKENDS[backend], **(double.env() if double else {}), **egress.env(),
+                        RUN_TAG_ENV: tag}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    output = OUTPUT_DIR / "exercises" / f"{path.parent.name}-{backend}"
+    try:
+        return run_notebook(path, {"answers_dir": str(tmp_path / "answers")}, output_dir=output)
+    finally:
+        assert_nothing_left(tag, path.name)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_the_stored_exercise_fails_its_check_with_its_hint(path, temporal_server, tmp_path, request, monkeypatch):
+    expected = _load(path)["metadata"]["exercise"]["fails_with"]
+    with pytest.raises(papermill.PapermillExecutionError) as failed:
+        _run(path, "offline", tmp_path, request, monkeypatch)
+    error = failed.value
+    assert error.ename == "NotYet", f"{path.name} failed with {error.ename}: {error.evalue}"
+    assert expected in error.evalue and "Hint:" in error.evalue, error.evalue
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("backend", ["offline", "chat"])
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_the_solution_passes_its_check(path, backend, temporal_server, tmp_path, request, monkeypatch):
+    executed = _run(SOLUTIONS / path.name, backend, tmp_path, request, monkeypatch)
+    assert "solved: Solved:" in executed.read_text(encoding="utf-8")  # the final cell's line, printed once it passed
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_an_exercise_and_its_solution_differ_only_in_the_answer_cell(path):
+    solution = SOLUTIONS / path.name
+    assert solution.exists(), f"{path.name} has no solution at {solution.relative_to(REPO_ROOT)}"
+    exercise, solved = _load(path), _load(solution)
+    assert len(_answer_cells(exercise)) == 1, f"{path.name}: exactly one cell tagged 'answer'"
+    assert _answer_cells(exercise) == _answer_cells(solved)
+    answer = _answer_cells(exercise)[0]
+    for i, (a, b) in enumerate(zip(exercise["cells"], solved["cells"], strict=True)):
+        if i != answer:
+            assert a["source"] == b["source"], f"{path.name}: cell {i} differs from the solution's"
+    assert exercise["cells"][answer]["source"] != solved["cells"][answer]["source"]
+    assert exercise["metadata"]["exercise"]["solution"] == f"solutions/{path.name}"
+
+
+def test_every_solution_has_its_exercise():
+    assert sorted(p.name for p in SOLUTIONS.glob("*.ipynb")) == [p.name for p in EXERCISES]
+
+
+@pytest.mark.parametrize("path", [*EXERCISES, *(SOLUTIONS / p.name for p in EXERCISES)], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_stored_without_outputs_with_parameters_and_listed(path):
+    notebook = _load(path)
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), f"{path.name} is stored with outputs"
+    assert "parameters" in code[0]["metadata"].get("tags", []), f"{path.name}: the first code cell is the parameters cell"
+    assert f"notebooks/exercises/{path.name}" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
