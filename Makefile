@@ -10,32 +10,53 @@ JUPYTER_PORT ?= 8888
 # more processes than cores still pays; TEST_WORKERS=0 runs it in this one process. Work
 # stealing: a process that runs out of tests takes some from a busy one's queue.
 TEST_WORKERS ?= 4
-# JupyterLab's login token: yours if JUPYTER_TOKEN is set, else a fresh one per `make lab`.
+# JupyterLab's login token: yours if JUPYTER_TOKEN is set, else a fresh one per `make lab`
+# (made only for `make lab`, so a PYTHON that does not run is reported once, by `make install`).
 ifndef JUPYTER_TOKEN
+ifneq ($(filter lab,$(MAKECMDGOALS)),)
 JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')
+endif
 endif
 
 .PHONY: install lab server web test unit notebooks bench bench-quick clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
-# (say so, rather than silently keep the old one).
+# (say so, rather than silently keep the old one); a PYTHON that does not run leaves .venv alone.
 install:
 ifeq ($(origin PYTHON),command line)
-	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.version_info[:2])')" != "$$($(PYTHON) -c 'import sys; print(sys.version_info[:2])')" ]; then \
+	@want=$$($(PYTHON) -c 'import sys; print(sys.version_info[:2])') || { \
+		echo "make install: PYTHON=$(PYTHON) does not run. Name a Python 3.10+, e.g. make install PYTHON=python3.11" >&2; exit 1; }; \
+	if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.version_info[:2])')" != "$$want" ]; then \
 		echo "$(VENV) was made with $$($(PY) --version); rebuilding it with $$($(PYTHON) --version)."; \
 		rm -rf $(VENV); \
 	fi
 endif
 	@$(MAKE) --no-print-directory $(INSTALLED)
 
+# One shell (POSIX sh) for the whole install, so it can time itself and name the step that failed;
+# pip stays --quiet: its own error, if any, comes just before the step's (the project's own step is
+# quieter still: pip would show setuptools' warning about editable installs, meant for package authors).
 $(INSTALLED): requirements.txt pyproject.toml
-	@echo "Installing the tutorial's packages into $(VENV) (the first time takes about 2 minutes) ..."
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
-	touch $@
-	@echo "Installed: $$($(PY) --version), packages from requirements.txt."
+	@start=$$(date +%s); \
+	failed() { echo "make install: $$1 failed. $$2" >&2; exit 1; }; \
+	network="Check your network or proxy (pip reads HTTPS_PROXY and PIP_INDEX_URL), then re-run make install."; \
+	echo "Installing the tutorial into $(VENV):"; \
+	if [ -x $(PY) ]; then \
+		echo "  1/4 reusing the virtual environment $(VENV) ($$($(PY) --version 2>&1))"; \
+	else \
+		echo "  1/4 creating the virtual environment $(VENV) with $(PYTHON) ..."; \
+		$(PYTHON) -m venv $(VENV) || failed "creating $(VENV) with $(PYTHON)" \
+			"It needs Python 3.10+ with venv (Debian/Ubuntu: apt-get install python3-venv), or: make install PYTHON=python3.11"; \
+	fi; \
+	echo "  2/4 upgrading pip ..."; \
+	$(PY) -m pip install --quiet --upgrade pip || failed "upgrading pip" "$$network"; \
+	echo "  3/4 installing the packages in requirements.txt (about 100 s the first time, a few seconds after) ..."; \
+	$(PY) -m pip install --quiet -r requirements.txt || failed "installing requirements.txt" "$$network"; \
+	echo "  4/4 installing the project itself (recipes/, editable) ..."; \
+	$(PY) -m pip install --quiet --quiet --no-deps -e . || failed "installing the project (pip install -e .)" \
+		"Run it from the repository's top folder; make distclean, then make install, starts over."; \
+	touch $@ || failed "marking the install done ($@)" "Is the folder writable?"; \
+	echo "Installed in $$(( $$(date +%s) - start )) s: $$($(PY) --version), packages from requirements.txt."
 
 # Start (or reuse) the local Temporal dev server: gRPC on TEMPORAL_ADDRESS
 # (default localhost:7233), Web UI on http://localhost:8233, history in .temporal/.
