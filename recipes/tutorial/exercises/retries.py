@@ -1,4 +1,4 @@
-"""Exercise 02 -- a retry policy and timeouts for a flaky tool: the checker.
+"""Exercise 03 -- a retry policy and timeouts for a flaky tool: the checker.
 
 The attendee's file sets ``START_TO_CLOSE`` (one attempt's limit) and ``RETRY_POLICY`` for the
 ``get_weather_alerts`` activity tool of ``ExerciseFlakyWeather``. The checker runs it three times
@@ -60,7 +60,7 @@ def _activity_http_timeout(seconds: float):
 
 
 async def _run(client, task_queue: str, workflow_class, name: str, timeout_s: float):
-    handle = await client.start_workflow(workflow_class.run, QUESTION, id=f"exercise-02-{name}-{task_queue}",
+    handle = await client.start_workflow(workflow_class.run, QUESTION, id=f"exercise-03-{name}-{task_queue}",
                                          task_queue=task_queue)  # fmt: skip
     started = time.monotonic()
     outcome = await watch(handle, timeout_s, retries_expected=True)

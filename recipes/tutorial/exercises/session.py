@@ -1,4 +1,4 @@
-"""Exercise 03 -- an update with a validator, and a query, on a running agent session: the checker.
+"""Exercise 05 -- an update with a validator, and a query, on a running agent session: the checker.
 
 The attendee's file has ``ExerciseSession``: a workflow that stays open until the ``close``
 signal, and an ``ask`` method that runs the weather agent and records the exchange. They make
@@ -54,7 +54,7 @@ async def check(answer_file: str | Path, nb: NotebookSetup) -> str:
     async with running_worker(nb, MODEL_PARAMS, workflows=[answer.ExerciseSession], activities=WEATHER_ACTIVITIES) as (
         client, queue,
     ):  # fmt: skip
-        handle = await client.start_workflow(answer.ExerciseSession.run, id=f"exercise-03-{queue}", task_queue=queue)
+        handle = await client.start_workflow(answer.ExerciseSession.run, id=f"exercise-05-{queue}", task_queue=queue)
         try:
             return await _converse(handle, nb)
         finally:
