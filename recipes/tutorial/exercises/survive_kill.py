@@ -55,15 +55,15 @@ def _worker(answer_file: Path, nb: NotebookSetup, weather: WeatherService, task_
 
 
 async def _second_model_call_in_flight(handle: WorkflowHandle, timeout_s: float) -> None:
+    """Return once a model call is running that is not the first: the history is read before the
+    pending activities, so a first call that has just completed is not mistaken for a second."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        done = {s.activity_id for s in activity_steps(await handle.fetch_history()) if s.is_model_call and s.status == "completed"}
         pending = (await handle.describe()).raw_description.pending_activities
-        running = [p for p in pending if p.activity_type.name == "invoke_model_activity"
-                   and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED]  # fmt: skip
-        if running:
-            done = [s for s in activity_steps(await handle.fetch_history()) if s.is_model_call and s.status == "completed"]
-            if done:
-                return
+        if done and any(p.activity_type.name == "invoke_model_activity" and p.activity_id not in done
+                        and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED for p in pending):  # fmt: skip
+            return
         await asyncio.sleep(0.1)
     raise NotYet(f"The agent's second model call had not started within {timeout_s:.0f} s.",
                  hint="keep the workflow as it was given; only MODEL_PARAMS changes.")  # fmt: skip
