@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -35,7 +35,7 @@ from recipes.core.errors import TutorialError
 from recipes.core.settings import connect
 from recipes.tutorial.notebook import NotebookSetup
 
-__all__ = ["Hints", "NotYet", "Outcome", "load_answer", "running_worker", "terminate", "watch"]
+__all__ = ["Hints", "NotYet", "Outcome", "load_answer", "run_once", "running_worker", "task_failure", "terminate", "watch"]
 
 
 class NotYet(TutorialError):
@@ -130,16 +130,31 @@ async def watch(handle: WorkflowHandle, timeout_s: float, *, retries_expected: b
             done, _ = await asyncio.wait({result}, timeout=poll_s)
             if done:
                 return Outcome(result.result(), finished=True)
-            history = await handle.fetch_history()
-            failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
-            if failed:
-                return Outcome(task_failure=failed[-1].workflow_task_failed_event_attributes.failure.message)
+            failure = task_failure(await handle.fetch_history())
+            if failure:
+                return Outcome(task_failure=failure)
             pending = (await handle.describe()).raw_description.pending_activities
             retrying = {p.activity_type.name: p.last_failure.message for p in pending if p.attempt >= 2}
             if (retrying and not retries_expected) or loop.time() > deadline:
                 return Outcome(retrying=retrying)
     finally:
         result.cancel()
+
+
+def task_failure(history) -> str:
+    """Why the workflow's own code last failed (a failed workflow task), or ``""``."""
+    failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    return failed[-1].workflow_task_failed_event_attributes.failure.message if failed else ""
+
+
+async def run_once(client: Client, run, arg: object, *, workflow_id: str, task_queue: str, timeout_s: float,
+                   retries_expected: bool = False) -> tuple[Outcome, WorkflowHistory, WorkflowHandle]:  # fmt: skip
+    """Start ``run(arg)``, :func:`watch` it, stop it if it is still open, and read its history."""
+    handle = await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue)
+    outcome = await watch(handle, timeout_s, retries_expected=retries_expected)
+    if not outcome.finished:
+        await terminate(handle, "the exercise checker stopped it")
+    return outcome, await handle.fetch_history(), handle
 
 
 async def terminate(handle: WorkflowHandle, reason: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.exercises import NotYet, load_answer, running_worker, terminate, watch
+from recipes.tutorial.exercises import NotYet, load_answer, run_once, running_worker
 from recipes.tutorial.history import activity_steps
 from recipes.tutorial.notebook import NotebookSetup
 from recipes.weather.workflows import MODEL_PARAMS
@@ -35,11 +35,8 @@ async def check(answer_file: str | Path, nb: NotebookSetup) -> str:
     async with running_worker(nb, MODEL_PARAMS, workflows=[answer.ExerciseTwoAgents], activities=WEATHER_ACTIVITIES) as (
         client, queue,
     ):  # fmt: skip
-        handle = await client.start_workflow(answer.ExerciseTwoAgents.run, STATES, id=f"exercise-04-{queue}", task_queue=queue)
-        outcome = await watch(handle, TIMEOUT_S)
-        if not outcome.finished:
-            await terminate(handle, "the exercise checker stopped it")
-        history = await handle.fetch_history()
+        outcome, history, handle = await run_once(client, answer.ExerciseTwoAgents.run, STATES, task_queue=queue,
+                                                  workflow_id=f"exercise-04-{queue}", timeout_s=TIMEOUT_S)  # fmt: skip
     if outcome.task_failure:
         raise NotYet(f"The workflow's own code failed: {outcome.task_failure}",
                      hint="asyncio.gather and plain awaits are allowed in a workflow; threads and asyncio.wait_for's clocks are not.")  # fmt: skip

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from recipes.tools.weather_alerts import ENV_TIMEOUT
-from recipes.tutorial.exercises import NotYet, load_answer, running_worker, terminate, watch
+from recipes.tutorial.exercises import NotYet, load_answer, run_once, running_worker
 from recipes.tutorial.history import activity_steps
 from recipes.tutorial.notebook import NotebookSetup
 from recipes.tutorial.nws_service import WeatherService
@@ -60,16 +60,12 @@ def _activity_http_timeout(seconds: float):
 
 
 async def _run(client, task_queue: str, workflow_class, name: str, timeout_s: float):
-    handle = await client.start_workflow(workflow_class.run, QUESTION, id=f"exercise-03-{name}-{task_queue}",
-                                         task_queue=task_queue)  # fmt: skip
     started = time.monotonic()
-    outcome = await watch(handle, timeout_s, retries_expected=True)
-    if not outcome.finished:
-        await terminate(handle, "the exercise checker stopped it")
+    outcome, history, handle = await run_once(client, workflow_class.run, QUESTION, task_queue=task_queue, timeout_s=timeout_s,
+                                              workflow_id=f"exercise-03-{name}-{task_queue}", retries_expected=True)  # fmt: skip
     if outcome.task_failure:
         raise NotYet(f"The workflow's own code failed: {outcome.task_failure}",
                      hint="keep the workflow as it was given; change only START_TO_CLOSE and RETRY_POLICY.")  # fmt: skip
-    history = await handle.fetch_history()
     calls = [s for s in activity_steps(history) if s.activity_type == TOOL]
     return outcome, calls, time.monotonic() - started, handle
 

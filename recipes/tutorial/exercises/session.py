@@ -17,7 +17,7 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from temporalio.service import RPCError
 
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.exercises import NotYet, load_answer, running_worker, terminate
+from recipes.tutorial.exercises import NotYet, load_answer, running_worker, task_failure, terminate
 from recipes.tutorial.notebook import NotebookSetup
 from recipes.weather.workflows import MODEL_PARAMS
 
@@ -39,11 +39,6 @@ HINTS = [
 
 def _accepted_updates(history) -> int:
     return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
-
-
-def _task_failure(history) -> str:
-    failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
-    return failed[-1].workflow_task_failed_event_attributes.failure.message if failed else ""
 
 
 async def check(answer_file: str | Path, nb: NotebookSetup) -> str:
@@ -73,7 +68,7 @@ async def _converse(handle, nb: NotebookSetup) -> str:
                          hint="put @workflow.update above async def ask.") from None  # fmt: skip
         raise NotYet(f"The update ask failed: {cause}", hint="read the failure; keep the body of ask as it was given.") from None
     except asyncio.TimeoutError:
-        failure = _task_failure(await handle.fetch_history())
+        failure = task_failure(await handle.fetch_history())
         raise NotYet(f"ask got no answer within {STEP_TIMEOUT_S} s" + (f": the workflow's code failed: {failure}" if failure else "."),
                      hint="look at the session in the Web UI: its last events say what it waits for.") from None  # fmt: skip
     if not str(reply).strip():
@@ -92,9 +87,9 @@ async def _converse(handle, nb: NotebookSetup) -> str:
     if refused is None:
         raise NotYet("An empty question was accepted, sent to the model and recorded.",
                      hint="give ask a validator (@ask.validator) that raises ValueError when the question is blank.")  # fmt: skip
-    if refused == "timeout" or _task_failure(history):
+    if refused == "timeout" or task_failure(history):
         raise NotYet("The empty question broke the session: the check ran inside ask, where an error fails the "
-                     f"workflow's code ({_task_failure(history) or 'no reply'}), not the update.",
+                     f"workflow's code ({task_failure(history) or 'no reply'}), not the update.",
                      hint="move the check into a validator: there, raising refuses the update cleanly.")  # fmt: skip
     if _accepted_updates(history) > accepted_before:
         raise NotYet("The empty question was refused, but only after it was accepted and written to the history.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.tutorial.exercises import NotYet, load_answer, running_worker, terminate, watch
+from recipes.tutorial.exercises import NotYet, load_answer, run_once, running_worker
 from recipes.tutorial.history import activity_steps
 from recipes.tutorial.notebook import NotebookSetup
 from recipes.weather.workflows import MODEL_PARAMS
@@ -42,12 +42,8 @@ async def check(answer_file: str | Path, nb: NotebookSetup) -> str:
     async with running_worker(nb, MODEL_PARAMS, workflows=[answer.ExerciseWeatherAgent], activities=answer.ACTIVITIES) as (
         client, task_queue,
     ):  # fmt: skip
-        handle = await client.start_workflow(answer.ExerciseWeatherAgent.run, QUESTION, id=f"exercise-01-{task_queue}",
-                                             task_queue=task_queue)  # fmt: skip
-        outcome = await watch(handle, TIMEOUT_S)
-        if not outcome.finished:
-            await terminate(handle, "the exercise checker stopped it")
-        history = await handle.fetch_history()
+        outcome, history, handle = await run_once(client, answer.ExerciseWeatherAgent.run, QUESTION, task_queue=task_queue,
+                                                  workflow_id=f"exercise-01-{task_queue}", timeout_s=TIMEOUT_S)  # fmt: skip
     if outcome.task_failure:
         raise NotYet(f"The workflow's own code failed: {outcome.task_failure}",
                      hint="a tool that does I/O cannot run inside the workflow; make it an activity with activity_as_tool.")  # fmt: skip
