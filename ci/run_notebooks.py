@@ -53,6 +53,9 @@ def run_notebook(path: Path, parameters: dict | None = None, output_dir: Path = 
         cwd=str(path.parent),
         execution_timeout=timeout_for(path),
         progress_bar=False,
+        # One print() can reach the kernel as several stream messages when the machine is busy
+        # ("solved: " and "Solved: ..." apart); merged, a cell's printed lines read as printed.
+        coalesce_streams=True,
     )
     return output
 

@@ -14,6 +14,7 @@ import json
 import uuid
 from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 
@@ -76,6 +77,22 @@ def _solution_runs() -> list:
 def test_the_solution_passes_its_check(path, backend, temporal_server, tmp_path, request, monkeypatch):
     executed = _run(SOLUTIONS / path.name, backend, tmp_path, request, monkeypatch)
     assert "solved: Solved:" in executed.read_text(encoding="utf-8")  # the final cell's line, printed once it passed
+
+
+def test_one_print_reads_as_one_line_even_when_it_reaches_the_kernel_in_pieces(tmp_path):
+    """The check above reads the final cell's printed line. A busy machine can deliver one print() as two
+    stream messages; here the second argument takes 0.6 s to turn into text, so it always does."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "import time\n"
+        "class Slow:\n"
+        "    def __str__(self):\n"
+        "        time.sleep(0.6)\n"
+        "        return 'Solved: yes'\n"
+        "print('Exercise solved:', Slow())")]  # fmt: skip
+    nbformat.write(notebook, tmp_path / "slow_print.ipynb")
+    executed = run_notebook(tmp_path / "slow_print.ipynb", output_dir=tmp_path / "executed")
+    assert "solved: Solved: yes" in executed.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
