@@ -769,11 +769,8 @@ def test_slow_next_and_latency(server: Any) -> None:
     server.state.add_faults(1, {"kind": "slow", "seconds": 0.3})
     started = time.monotonic()
     httpx.post(f"{server.url}/chat/completions", json=body)
-    slow = time.monotonic() - started
-    started = time.monotonic()
-    httpx.post(f"{server.url}/chat/completions", json=body)
-    fast = time.monotonic() - started
-    assert slow >= 0.3 > fast
+    assert time.monotonic() - started >= 0.3
+    httpx.post(f"{server.url}/chat/completions", json=body)  # the fault is spent: the log below says 0.0 for it
     server.state.set(latency_s=0.2)
     started = time.monotonic()
     httpx.post(f"{server.url}/chat/completions", json=body)
