@@ -49,7 +49,7 @@ def test_side_by_side_takes_one_run_of_each_in_turn_and_counts_none_of_the_warmu
     def runs(name: str, prefix: str = "") -> Runs:
         async def one_run(run_id: str):
             calls.append((name, run_id))
-            await asyncio.sleep(0.05 if len(calls) - 1 in slow_rounds else 0.001)
+            await asyncio.sleep(0.4 if len(calls) - 1 in slow_rounds else 0.001)  # far apart: a busy machine must not blur them
 
         return Runs(name, one_run, steps=3, id_prefix=prefix)
 
@@ -60,7 +60,7 @@ def test_side_by_side_takes_one_run_of_each_in_turn_and_counts_none_of_the_warmu
     assert all(run_id.startswith("wf-") for run_id in a.workflow_ids)
     # The slow burst (calls 0-2) fell on both warm-ups and one timed run of a: timed one configuration
     # after the other, it would have fallen on two of a's three timed runs, and a's median with them.
-    assert max(a.samples_ms) > 40 and sorted(a.samples_ms)[1] < 40 and max(b.samples_ms) < 40
+    assert max(a.samples_ms) > 400 and sorted(a.samples_ms)[1] < 200 and max(b.samples_ms) < 200
     with pytest.raises(ValueError, match="at least 1"):
         asyncio.run(side_by_side(0, runs("a")))
 
