@@ -34,6 +34,7 @@ from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS
 
 from recipes.core.errors import ConfigurationError, TutorialError
+from recipes.core.payloads import PayloadSettings
 
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -244,16 +245,23 @@ async def connect(
     *,
     plugins: Sequence[Plugin] = (),
     timeout: float = 5.0,
+    payloads: PayloadSettings | None = None,
     **overrides: Any,
 ) -> Client:
     """``Client.connect`` with these settings, failing within ``timeout`` seconds
     with :class:`TemporalUnreachable` (one sentence) instead of a Rust error.
 
     ``settings`` may be a :class:`TemporalSettings`, an address string or
-    ``None`` (``TemporalSettings.load()``). ``overrides`` go to ``Client.connect``.
+    ``None`` (``TemporalSettings.load()``). ``payloads`` says how payloads are stored
+    and encrypted (default ``PayloadSettings.load()``: the ``PAYLOAD_*`` variables, see
+    :mod:`recipes.core.payloads`). ``overrides`` go to ``Client.connect``.
     """
     if settings is None or isinstance(settings, str):
         settings = TemporalSettings.load(address=settings)
+    if "data_converter" not in overrides:
+        converter = (payloads or PayloadSettings.load()).data_converter()
+        if converter is not None:  # else the SDK's default, or the plugin's
+            overrides["data_converter"] = converter
     config = {**settings.connect_config(), "connect_timeout": timedelta(seconds=timeout), **overrides}
     where = settings.address
     try:

@@ -37,6 +37,7 @@ from typing import Literal
 
 from recipes.core.errors import TutorialError
 from recipes.tutorial.processes import pid_alive
+from recipes.core.payloads import PayloadSettings
 from recipes.core.settings import START_HINT, TemporalSettings, TemporalUnreachable, connect, split_address
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,7 +135,8 @@ def probe(settings: TemporalSettings | str | None = None, timeout: float = 3.0) 
         return "nothing"
 
     async def check() -> None:
-        await connect(settings, timeout=timeout)  # Client.connect calls get_system_info
+        # Client.connect calls get_system_info; no payload is read, so no payload settings are needed.
+        await connect(settings, timeout=timeout, payloads=PayloadSettings())
 
     try:
         _run(check())

@@ -1,0 +1,179 @@
+"""What a workflow leaves in Temporal's database: payloads by reference and encrypted, by settings.
+
+The one place that reads the payload settings. :func:`recipes.core.settings.connect` asks it for a
+data converter, so every worker, starter and notebook client in a project encrypts and offloads
+alike once these variables are set (and none does while they are not):
+
+=========================  =====================================================================
+``PAYLOAD_STORE``          ``off`` (default), ``local`` (files, :mod:`recipes.core.payload_store`)
+                           or ``s3`` (the SDK's S3 driver, ``temporalio.contrib.aws.s3driver``)
+``PAYLOAD_STORE_DIR``      ``local``: the folder (default ``<project>/.payloads``; every process
+                           that reads a payload must see the same folder)
+``PAYLOAD_STORE_THRESHOLD`` bytes from which a payload is offloaded (default 262144, 256 KiB)
+``PAYLOAD_S3_BUCKET``      ``s3``: the bucket (it must exist). Credentials, region and endpoint
+                           come from the AWS SDK's own settings: ``AWS_ACCESS_KEY_ID`` /
+                           ``AWS_SECRET_ACCESS_KEY`` or a profile or role, ``AWS_REGION``,
+                           ``AWS_ENDPOINT_URL_S3`` for an S3-compatible server
+``PAYLOAD_KEYRING``        a keyring file (JSON, :class:`~recipes.core.payload_codec.Keyring`):
+                           every payload AES-256-GCM encrypted; unset, nothing is encrypted
+=========================  =====================================================================
+
+The SDK encodes (encrypts) first and offloads what is still large after that, so what lands in
+the store is ciphertext too; and with a keyring, failure messages and stack traces are moved into
+an encrypted payload as well (``DefaultFailureConverterWithEncodedAttributes``), since an error
+message can quote what the agent was handling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, ExternalStorage
+
+from recipes.core.errors import ConfigurationError
+
+__all__ = ["PAYLOAD_ENV", "PayloadSettings"]
+
+STORE_ENV, DIR_ENV, THRESHOLD_ENV = "PAYLOAD_STORE", "PAYLOAD_STORE_DIR", "PAYLOAD_STORE_THRESHOLD"
+BUCKET_ENV, KEYRING_ENV = "PAYLOAD_S3_BUCKET", "PAYLOAD_KEYRING"
+PAYLOAD_ENV = (STORE_ENV, DIR_ENV, THRESHOLD_ENV, BUCKET_ENV, KEYRING_ENV)
+STORES = ("off", "local", "s3")
+DEFAULT_THRESHOLD = 256 * 1024
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str) -> str | None:
+    return (os.environ.get(name) or "").strip() or None
+
+
+@dataclass(frozen=True)
+class PayloadSettings:
+    """How payloads are stored: inline or by reference, in plain text or encrypted."""
+
+    store: str = "off"
+    store_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".payloads")
+    threshold: int = DEFAULT_THRESHOLD
+    s3_bucket: str | None = None
+    keyring: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.store not in STORES:
+            raise ConfigurationError(f"{STORE_ENV}={self.store!r}: choose one of {', '.join(STORES)}.")
+        if self.store == "s3" and not self.s3_bucket:
+            raise ConfigurationError(f"{STORE_ENV}=s3 needs {BUCKET_ENV}, the name of an existing bucket.")
+        if self.threshold < 0:
+            raise ConfigurationError(f"{THRESHOLD_ENV} must be 0 or more bytes, not {self.threshold}.")
+
+    @classmethod
+    def load(cls, **overrides: Any) -> PayloadSettings:
+        """The environment, with ``overrides`` (``store=``, ``keyring=``, ...) on top."""
+        raw = _env(THRESHOLD_ENV)
+        if raw is not None and not raw.isdigit():
+            raise ConfigurationError(f"{THRESHOLD_ENV}={raw!r} is not a number of bytes.")
+        keyring = _env(KEYRING_ENV)
+        values: dict[str, Any] = {
+            "store": (_env(STORE_ENV) or "off").lower(),
+            "threshold": int(raw) if raw is not None else DEFAULT_THRESHOLD,
+            "s3_bucket": _env(BUCKET_ENV),
+            "keyring": Path(keyring) if keyring else None,
+        }
+        if _env(DIR_ENV):
+            values["store_dir"] = Path(_env(DIR_ENV))  # type: ignore[arg-type]
+        return cls(**{**values, **overrides})
+
+    @property
+    def active(self) -> bool:
+        return self.store != "off" or self.keyring is not None
+
+    def describe(self) -> str:
+        where = {"off": "inline", "local": f"by reference from {self.threshold:,} bytes, files in {self.store_dir}",
+                 "s3": f"by reference from {self.threshold:,} bytes, S3 bucket {self.s3_bucket}"}[self.store]  # fmt: skip
+        return f"payloads {where}; " + (f"encrypted (keyring {self.keyring})" if self.keyring else "not encrypted")
+
+    def as_env(self) -> dict[str, str]:
+        """The variables for a child process (a worker) so it stores and reads payloads alike."""
+        env = {STORE_ENV: self.store, THRESHOLD_ENV: str(self.threshold), DIR_ENV: str(self.store_dir),
+               KEYRING_ENV: str(self.keyring or "")}  # fmt: skip
+        if self.s3_bucket:
+            env[BUCKET_ENV] = self.s3_bucket
+        return env
+
+    def codec(self):
+        """The AES-GCM codec over the keyring file (re-read when it changes), or None."""
+        if self.keyring is None:
+            return None
+        from recipes.core.payload_codec import AesGcmCodec, KeyringFile
+
+        return AesGcmCodec(KeyringFile(self.keyring))
+
+    def storage(self) -> ExternalStorage | None:
+        if self.store == "off":
+            return None
+        if self.store == "local":
+            from recipes.core.payload_store import LocalBlobStore
+
+            driver: Any = LocalBlobStore(self.store_dir)
+        else:
+            driver = _s3_driver(self.s3_bucket)  # type: ignore[arg-type]
+        return ExternalStorage(drivers=[driver], payload_size_threshold=self.threshold)
+
+    def data_converter(self, base: DataConverter | None = None) -> DataConverter | None:
+        """``base`` (default: the SDK's) with the codec and storage these settings ask for;
+        ``None`` when they ask for neither (so the SDK, or a plugin, picks its own)."""
+        if not self.active:
+            return base
+        options: dict[str, Any] = {"payload_codec": self.codec(), "external_storage": self.storage()}
+        if self.keyring is not None:
+            options["failure_converter_class"] = DefaultFailureConverterWithEncodedAttributes
+        return DataConverter(**{**_fields(base), **options})
+
+
+def _fields(converter: DataConverter | None) -> dict[str, Any]:
+    if converter is None:
+        return {}
+    return {"payload_converter_class": converter.payload_converter_class,
+            "failure_converter_class": converter.failure_converter_class}  # fmt: skip
+
+
+class _LazyS3Client(S3StorageDriverClient):
+    """The SDK's aioboto3 adapter, with the aioboto3 client opened on first use (inside the
+    event loop that uses it) and kept for the life of the process."""
+
+    def __init__(self) -> None:
+        self._adapter: S3StorageDriverClient | None = None
+        self._opening = asyncio.Lock()
+
+    async def _get(self) -> S3StorageDriverClient:
+        async with self._opening:  # concurrent first calls open one client
+            if self._adapter is None:
+                import aioboto3
+                from temporalio.contrib.aws.s3driver.aioboto3 import new_aioboto3_client
+
+                client = await aioboto3.Session().client("s3").__aenter__()
+                self._adapter = new_aioboto3_client(client)
+        return self._adapter
+
+    async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:
+        await (await self._get()).put_object(bucket=bucket, key=key, data=data)
+
+    async def object_exists(self, *, bucket: str, key: str) -> bool:
+        return await (await self._get()).object_exists(bucket=bucket, key=key)
+
+    async def get_object(self, *, bucket: str, key: str) -> bytes:
+        return await (await self._get()).get_object(bucket=bucket, key=key)
+
+
+def _s3_driver(bucket: str) -> S3StorageDriver:
+    try:
+        import aioboto3  # noqa: F401
+        import types_aiobotocore_s3  # noqa: F401  (the SDK's adapter imports it)
+    except ImportError:
+        raise ConfigurationError(
+            f"{STORE_ENV}=s3 needs aioboto3 and types-aiobotocore-s3 (pip install -r requirements.txt)."
+        ) from None
+    return S3StorageDriver(client=_LazyS3Client(), bucket=bucket)
