@@ -52,6 +52,9 @@ RUNS = {
                        "answered by", "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
     "streaming": Run(["recipes.streaming.starter", "Any weather alerts in California?"], "Web UI:",
                      "recipes.streaming.worker", "STREAMING_TASK_QUEUE"),
+    # Payloads by reference: the ~3 MB alert history goes to <project>/.payloads, inside the copy.
+    "payloads": Run(["recipes.payloads.starter", "What has the alert history of California been like?"], "Web UI:",
+                    "recipes.payloads.worker", "PAYLOADS_TASK_QUEUE", {"PAYLOAD_STORE": "local"}),
     "cost": Run(["recipes.cost.compare", "--runs", "2"], "durability adds", "recipes.cost.worker", "COST_TASK_QUEUE"),
 }  # fmt: skip
 

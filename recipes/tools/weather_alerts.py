@@ -189,8 +189,12 @@ async def fetch_alerts(
     timeout: float | None = None,
     user_agent: str | None = None,
     client: httpx.AsyncClient | None = None,
+    past: bool = False,
 ) -> dict[str, Any]:
     """Fetch ``/alerts/active?area=STATE`` and return the GeoJSON FeatureCollection.
+
+    With ``past=True``: ``/alerts?area=STATE&limit=500``, the state's most recent 500 alerts,
+    expired ones included, each with its geometry -- megabytes for a busy state.
 
     Usable outside Temporal (plain ``await fetch_alerts("CA")``). Every failure
     is an ``ApplicationError`` whose ``type``/``non_retryable``/``next_retry_delay``
@@ -208,13 +212,14 @@ async def fetch_alerts(
 
     code = normalize_state(state)
     base = (base_url or api_base_url()).rstrip("/")
-    url = f"{base}/alerts/active"
+    url = f"{base}/alerts" if past else f"{base}/alerts/active"
+    params = {"area": code, "limit": "500"} if past else {"area": code}
     seconds = timeout if timeout is not None else _timeout_s()
     headers = {"User-Agent": user_agent or _user_agent(), "Accept": "application/geo+json"}
 
     try:
         if client is not None:
-            response = await client.get(url, params={"area": code}, headers=headers)
+            response = await client.get(url, params=params, headers=headers)
         else:
             trust_env = not _is_loopback(base)
             async with httpx.AsyncClient(
@@ -225,7 +230,7 @@ async def fetch_alerts(
                 trust_env=trust_env,
                 verify=_tls_context(trust_env),
             ) as owned:
-                response = await owned.get(url, params={"area": code}, headers=headers)
+                response = await owned.get(url, params=params, headers=headers)
     except httpx.TimeoutException as e:
         raise ApplicationError(
             f"NWS API timed out after {seconds:g}s ({type(e).__name__}) for area {code}",

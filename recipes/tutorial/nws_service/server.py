@@ -112,6 +112,20 @@ class _ControlError(Exception):
     pass
 
 
+def _past_alert(sample: dict[str, Any], code: str, index: int) -> dict[str, Any]:
+    """The ``index``-th most recent past alert for ``code``: a sample alert moved back ``index``
+    hours, with an id of its own and a polygon of 230 points (deterministic, from the index)."""
+    sent = datetime(2025, 1, 14, 12, tzinfo=timezone.utc).timestamp() - index * 3600
+    stamp = datetime.fromtimestamp(sent, timezone.utc).isoformat()
+    alert_id = f"urn:oid:2.49.0.1.840.0.{code.lower()}{index:06d}.001.1"
+    lat, lon = 30 + (index * 7919) % 1500 / 100, -120 + (index * 104729) % 3000 / 100
+    ring = [[round(lon + 0.4 * ((k * 37) % 100) / 100, 4), round(lat + 0.4 * ((k * 61) % 100) / 100, 4)] for k in range(230)]
+    properties = {**sample["properties"], "id": alert_id, "@id": f"https://api.weather.gov/alerts/{alert_id}",
+                  "sent": stamp, "effective": stamp, "onset": stamp, "expires": stamp, "ends": stamp}  # fmt: skip
+    return {**sample, "id": properties["@id"], "properties": properties,
+            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}  # fmt: skip
+
+
 def _problem(status: int, title: str, detail: str, *, kind: str | None = None) -> dict[str, Any]:
     correlation = uuid.uuid4().hex[:8]
     return {
@@ -272,7 +286,7 @@ def _server_class() -> type[ThreadingHTTPServer]:
             areas_raw = [a for v in query.get("area", []) for a in v.split(",")]
             if path.startswith("/alerts/active/area/"):
                 areas_raw = [path.rsplit("/", 1)[1]]
-            is_alerts = path == "/alerts/active" or path.startswith("/alerts/active/area/")
+            is_alerts = path in ("/alerts", "/alerts/active") or path.startswith("/alerts/active/area/")
 
             fault = st.take_fault() if is_alerts else None
             latency = st.latency_s + (fault["seconds"] if fault and fault["kind"] == "slow" else 0.0)
@@ -295,6 +309,8 @@ def _server_class() -> type[ThreadingHTTPServer]:
                 status, payload, ctype = 200, {"status": "OK"}, "application/json"
             elif path == "/alerts/active" or path.startswith("/alerts/active/area/"):
                 status, payload, ctype = self._alerts(areas_raw)
+            elif path == "/alerts":
+                status, payload, ctype = self._alert_history(areas_raw, query.get("limit", [""])[0])
             else:
                 status, ctype = 404, "application/problem+json"
                 payload = _problem(404, "Not Found", f"'{parts.path}' is not a valid resource path")
@@ -351,6 +367,22 @@ def _server_class() -> type[ThreadingHTTPServer]:
                 "title": title,
                 "updated": data["updated"],
             }
+            return 200, collection, "application/geo+json"
+
+        def _alert_history(self, areas: list[str], limit_raw: str) -> tuple[int, Any, str]:
+            """``GET /alerts?area=XX&limit=N``: past alerts, newest first, as the real API lists
+            them (up to 500), each with its polygon: a few MB for a busy state, as on the real API."""
+            if len(areas) != 1 or areas[0] not in AREA_NAMES:
+                detail = "Give one area: a two-letter US state code such as CA or TX."
+                return 400, _problem(400, "Bad Request", detail), "application/problem+json"
+            if limit_raw and not (limit_raw.isdigit() and 1 <= int(limit_raw) <= 500):
+                return 400, _problem(400, "Bad Request", "limit must be a number from 1 to 500."), "application/problem+json"
+            code, limit = areas[0], int(limit_raw or 500)
+            samples = [f for code_alerts in self.server.data["alerts"].values() for f in code_alerts]
+            features = [_past_alert(samples[i % len(samples)], code, i) for i in range(limit)]
+            collection = {"@context": _GEOJSON_CONTEXT, "type": "FeatureCollection", "features": features,
+                          "title": f"Watches, warnings, and advisories for {AREA_NAMES[code]}",
+                          "updated": self.server.data["updated"]}  # fmt: skip
             return 200, collection, "application/geo+json"
 
     class _NWSServer(ThreadingHTTPServer):
