@@ -284,3 +284,13 @@ def test_a_plugin_keeps_the_codec_and_the_store(tmp_path):
     theirs: DataConverter = config["data_converter"]
     assert theirs.payload_codec is ours.payload_codec and theirs.external_storage is ours.external_storage
     assert theirs.payload_converter_class is not ours.payload_converter_class
+
+
+def test_with_a_keyring_headers_are_encrypted_too(tmp_path):
+    from temporalio.common import HeaderCodecBehavior
+
+    keyring = tmp_path / "keys.json"
+    keyring.write_text(Keyring.new().to_json())
+    assert PayloadSettings(keyring=keyring).client_options()["header_codec_behavior"] == HeaderCodecBehavior.CODEC
+    assert "header_codec_behavior" not in PayloadSettings(store="local", store_dir=tmp_path).client_options()
+    assert PayloadSettings().client_options() == {}

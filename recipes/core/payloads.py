@@ -19,9 +19,10 @@ alike once these variables are set (and none does while they are not):
 =========================  =====================================================================
 
 The SDK encodes (encrypts) first and offloads what is still large after that, so what lands in
-the store is ciphertext too; and with a keyring, failure messages and stack traces are moved into
-an encrypted payload as well (``DefaultFailureConverterWithEncodedAttributes``), since an error
-message can quote what the agent was handling.
+the store is ciphertext too. With a keyring, failure messages and stack traces are moved into an
+encrypted payload as well (``DefaultFailureConverterWithEncodedAttributes``), since an error
+message can quote what the agent was handling, and headers (trace context the plugin propagates)
+are encrypted too (``HeaderCodecBehavior.CODEC``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, ExternalStorage
 
@@ -122,6 +124,17 @@ class PayloadSettings:
             driver = _s3_driver(self.s3_bucket)  # type: ignore[arg-type]
         return ExternalStorage(drivers=[driver], payload_size_threshold=self.threshold)
 
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``Client.connect``: the data converter, and header encryption
+        with a keyring; empty when these settings ask for nothing."""
+        options: dict[str, Any] = {}
+        converter = self.data_converter()
+        if converter is not None:
+            options["data_converter"] = converter
+        if self.keyring is not None:
+            options["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        return options
+
     def data_converter(self, base: DataConverter | None = None) -> DataConverter | None:
         """``base`` (default: the SDK's) with the codec and storage these settings ask for;
         ``None`` when they ask for neither (so the SDK, or a plugin, picks its own)."""
@@ -142,13 +155,20 @@ def _fields(converter: DataConverter | None) -> dict[str, Any]:
 
 class _LazyS3Client(S3StorageDriverClient):
     """The SDK's aioboto3 adapter, with the aioboto3 client opened on first use (inside the
-    event loop that uses it) and kept for the life of the process."""
+    event loop that uses it) and kept for as long as that loop is the one using it. An aioboto3
+    client is bound to the loop that opened it, so a converter used again from another loop (a
+    script or test calling ``asyncio.run`` twice) opens a new one rather than fail with "Event
+    loop is closed"."""
 
     def __init__(self) -> None:
         self._adapter: S3StorageDriverClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
 
     async def _get(self) -> S3StorageDriverClient:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # first use, or another loop: the old client (if any) cannot serve it
+            self._loop, self._adapter, self._opening = loop, None, asyncio.Lock()
         async with self._opening:  # concurrent first calls open one client
             if self._adapter is None:
                 import aioboto3

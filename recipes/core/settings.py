@@ -258,10 +258,8 @@ async def connect(
     """
     if settings is None or isinstance(settings, str):
         settings = TemporalSettings.load(address=settings)
-    if "data_converter" not in overrides:
-        converter = (payloads or PayloadSettings.load()).data_converter()
-        if converter is not None:  # else the SDK's default, or the plugin's
-            overrides["data_converter"] = converter
+    if "data_converter" not in overrides:  # else the caller's; with none of ours, the SDK's or the plugin's
+        overrides = {**(payloads or PayloadSettings.load()).client_options(), **overrides}
     config = {**settings.connect_config(), "connect_timeout": timedelta(seconds=timeout), **overrides}
     where = settings.address
     try:
