@@ -95,11 +95,13 @@ notebooks: server
 
 # What durability costs, side by side (table, build/bench/durability.json and .png; about 5
 # minutes), then one offline model call (target: well under 5 ms), then streaming: time to first
-# token and the gap between updates, durable (100 ms and 20 ms batches) against plain.
+# token and the gap between updates, durable (100 ms and 20 ms batches) against plain, then what
+# the payload codec and offloading add per model step at 10 KB, 300 KB and 3 MB (under a minute).
 bench: install
 	$(PY) ci/bench_durability.py
 	$(PY) ci/bench_offline_model.py
 	$(PY) ci/bench_streaming.py
+	$(PY) ci/bench_payloads.py
 
 # The durability benchmark with fewer runs and configurations: under a minute.
 bench-quick: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -51,3 +52,22 @@ def test_the_durability_benchmark_prints_its_tables_and_writes_json_and_a_chart(
     assert all(row[k]["runs"] == 2 for row in results["latency"] for k in ("plain", "durable", "local"))
     assert (tmp_path / "durability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "durability benchmark (--quick):" in out
+
+
+@pytest.mark.integration
+def test_the_payloads_benchmark_prints_every_size_and_configuration_and_3_mb_inline_refused(temporal_server, tmp_path):
+    result = subprocess.run([sys.executable, "ci/bench_payloads.py", "--quick", "--out", str(tmp_path)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    for size in ("10 KB", "300 KB", "3 MB"):
+        for configuration in ("neither", "codec only", "offload only", "both"):
+            row = next((line for line in lines if re.match(rf"{size}\s+{configuration}\s", line)), None)
+            assert row is not None, (size, configuration, result.stdout)
+            refused = size == "3 MB" and configuration in ("neither", "codec only")
+            assert ("refused: over the 2 MB payload limit" in row) == refused, row
+    results = json.loads((tmp_path / "payloads.json").read_text())
+    timed = [row for row in results["rows"] if "refused" not in row]
+    assert len(results["rows"]) == 12 and len(timed) == 10, results["rows"]
+    assert all(isinstance(row["p50_ms_per_step"], float) and row["p50_ms_per_step"] > 0 for row in timed)
+    assert next(row for row in timed if row["size"] == "3 MB" and row["configuration"] == "both")["baseline"] == "offload only"
