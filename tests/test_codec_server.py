@@ -105,3 +105,16 @@ def test_what_it_cannot_open_comes_back_as_it_came(sealed, tmp_path):
 def test_a_body_that_is_not_payloads_is_a_400(client):
     response = client.post("/decode", content=b"{nope", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 400 and "not a Payloads message" in response.json()["message"]
+
+
+def test_the_web_ui_renders_references_as_they_are_and_downloads_one_when_asked(client, sealed):
+    settings, small, large = sealed
+    [inline] = asyncio.run(settings.codec().encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"inline"')]))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    kept = client.post("/decode?preserveStorageRefs=true", json=as_json(inline, large), headers=auth)
+    assert kept.status_code == 200 and texts(kept)[0] == b'"inline"'  # decrypted
+    assert kept.json()["payloads"][1] == as_json(large)["payloads"][0]  # the reference, not fetched
+    downloaded = client.post("/download", json=as_json(large), headers=auth)
+    assert downloaded.status_code == 200 and texts(downloaded) == [b'"' + b"x" * 500 + b'"']
+    refused = client.post("/download", json=as_json(inline), headers=auth)
+    assert refused.status_code == 400 and "must be storage references" in refused.json()["message"]

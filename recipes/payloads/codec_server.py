@@ -6,8 +6,11 @@
 It reads the same settings as workers (``PAYLOAD_KEYRING``, ``PAYLOAD_STORE`` ...,
 :mod:`recipes.core.payloads`) and speaks Temporal's codec-server protocol: ``POST .../decode`` and
 ``POST .../encode`` with the protobuf JSON of a ``Payloads`` message (``{"payloads": [...]}``),
-the namespace in ``X-Namespace``. Only the last part of the path decides which, as the protocol
-asks, so the endpoint can sit under a prefix.
+the namespace in ``X-Namespace``; with payloads stored by reference, ``/decode`` fetches them too
+unless asked ``?preserveStorageRefs=true`` (the Web UI asks, so rendering a history downloads no
+blob), and ``POST .../download`` fetches and decrypts the references it is sent (the UI calls it
+when a person opens one). Only the last part of the path decides which, as the protocol asks, so
+the endpoint can sit under a prefix.
 
 Who may call it
 ---------------
@@ -81,10 +84,15 @@ class PayloadDecoder:
         self.codec, self.storage = codec, storage
         self._references = JSONProtoPayloadConverter()
 
-    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+    async def decode(self, payloads: Sequence[Payload], *, fetch: bool = True) -> list[Payload]:
+        """``fetch=False``: references come back as they are (the Web UI asks for that, to render a
+        history without downloading every blob, and calls ``download`` when a person opens one)."""
         out = []
         for payload in payloads:
             try:
+                if is_reference(payload) and not fetch:
+                    out.append(payload)
+                    continue
                 opened = await self._fetch(payload)
                 out.append((await self.codec.decode([opened]))[0] if self.codec else opened)
             except Exception as err:  # noqa: BLE001 - shown encoded, reason logged
@@ -96,12 +104,17 @@ class PayloadDecoder:
         return list(await self.codec.encode(payloads)) if self.codec else list(payloads)
 
     async def _fetch(self, payload: Payload) -> Payload:
-        if self.storage is None or payload.metadata.get("messageType") != _REFERENCE_TYPE:
+        if self.storage is None or not is_reference(payload):
             return payload
         reference = self._references.from_payload(payload, ExternalStorageReference)
         driver = next(d for d in self.storage.drivers if d.name() == reference.driver_name)
         claim = StorageDriverClaim(claim_data=dict(reference.claim_data))
         return (await driver.retrieve(StorageDriverRetrieveContext(), [claim]))[0]
+
+
+def is_reference(payload: Payload) -> bool:
+    """A payload stored by reference (``ExternalStorage``): what the history holds in its place."""
+    return payload.metadata.get("messageType") == _REFERENCE_TYPE
 
 
 def create_app(decoder: PayloadDecoder, *, token: str, ui_origins: Sequence[str] = DEFAULT_UI_ORIGINS) -> Starlette:
@@ -127,8 +140,9 @@ def create_app(decoder: PayloadDecoder, *, token: str, ui_origins: Sequence[str]
         headers = cors(request)
         if request.method == "OPTIONS":  # the browser's preflight: no token, no body
             return Response(status_code=204 if headers else 403, headers=headers)
-        if action not in ("encode", "decode"):
-            return JSONResponse({"message": "POST .../encode or .../decode"}, status_code=404, headers=headers)
+        if action not in ("encode", "decode", "download"):
+            return JSONResponse({"message": "POST .../encode, .../decode or .../download"}, status_code=404,
+                                headers=headers)  # fmt: skip
         if "origin" in request.headers and not headers:
             return JSONResponse({"message": "origin not allowed"}, status_code=403)
         if not authorized(request, parts):
@@ -137,8 +151,16 @@ def create_app(decoder: PayloadDecoder, *, token: str, ui_origins: Sequence[str]
             body = json_format.Parse(await request.body(), Payloads(), ignore_unknown_fields=True)
         except json_format.ParseError as err:
             return JSONResponse({"message": f"not a Payloads message: {err}"}, status_code=400, headers=headers)
-        convert = decoder.decode if action == "decode" else decoder.encode
-        result = Payloads(payloads=await convert(body.payloads))
+        if action == "encode":
+            converted = await decoder.encode(body.payloads)
+        elif action == "download":
+            if not all(is_reference(p) for p in body.payloads):
+                return JSONResponse({"message": "all payloads must be storage references"}, status_code=400, headers=headers)
+            converted = await decoder.decode(body.payloads)
+        else:
+            keep_references = request.query_params.get("preserveStorageRefs", "").lower() == "true"
+            converted = await decoder.decode(body.payloads, fetch=not keep_references)
+        result = Payloads(payloads=converted)
         return Response(json_format.MessageToJson(result), media_type="application/json", headers=headers)
 
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST", "OPTIONS"])])
