@@ -242,6 +242,21 @@ async def cost(client: Client, queue: str) -> Runs:
     return runs
 
 
+async def payloads(client: Client, queue: str) -> Runs:
+    from recipes.payloads.workflows import AlertHistoryWorkflow
+
+    # With payloads inline (the worker's PAYLOAD_STORE=off): the ~3 MB alert history is refused and the
+    # model is told. By reference the commands are the same (model -> activity -> model), but replaying
+    # that history would need its blob, which is not stored with the tests.
+    runs: Runs = []
+    for scenario, question in [("too_large_ca", "What has the alert history of California been like?"),
+                               ("bad_state", "What has the alert history of state code 'ZZ' been like?")]:  # fmt: skip
+        handle = await client.start_workflow(AlertHistoryWorkflow.run, question, id=_id(scenario), task_queue=queue)
+        await handle.result()
+        runs.append((f"AlertHistoryWorkflow-{scenario}", handle))
+    return runs
+
+
 RECIPES = [
     Recipe("hello_temporal", "HELLO_TASK_QUEUE", hello_temporal, agents=False),
     Recipe("weather", "WEATHER_TASK_QUEUE", weather),
@@ -251,6 +266,7 @@ RECIPES = [
     Recipe("microagents", "MICROAGENTS_TASK_QUEUE", microagents),
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
     Recipe("cost", "COST_TASK_QUEUE", cost),
+    Recipe("payloads", "PAYLOADS_TASK_QUEUE", payloads, env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),
 ]  # fmt: skip
 
 

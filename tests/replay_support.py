@@ -59,6 +59,8 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     from recipes.dynamic_tools.workflows import DynamicToolsWorkflow
     from recipes.hello_temporal.workflows import HELLO_WORKFLOWS
     from recipes.microagents.worker import MODEL_PARAMS as MICRO_PARAMS
+    from recipes.payloads.workflows import MODEL_PARAMS as PAYLOADS_PARAMS
+    from recipes.payloads.workflows import AlertHistoryWorkflow
     from recipes.microagents.worker import WORKFLOWS as MICRO_WORKFLOWS
     from recipes.streaming.workflows import StreamingWeatherWorkflow, model_params
     from recipes.weather.workflows import MODEL_PARAMS as WEATHER_PARAMS
@@ -75,6 +77,7 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         # Histories from the default worker: model calls as activities (--local-model-calls
         # histories replay only with LOCAL_MODEL_PARAMS).
         "cost": ([CostAgentWorkflow, FloorWorkflow], COST_PARAMS),
+        "payloads": ([AlertHistoryWorkflow], PAYLOADS_PARAMS),
     }
 
 

@@ -159,6 +159,8 @@ def test_port_held_by_something_else(cleanup):
 def test_ui_port_taken(cleanup):
     port, ui_port = free_port_pair()
     with socket.socket() as squatter:
+        # As Go's listener does: a connection in TIME_WAIT on that port (another test's) must not stop the bind.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", ui_port))
         squatter.listen()
         with pytest.raises(PortInUse, match=r"Web UI .*ui_port=.*TEMPORAL_UI_PORT.*headless=True"):
