@@ -72,6 +72,7 @@ class Recipe:
     env: dict[str, str] = field(default_factory=dict)
     agents: bool = True
     """Whether the worker (and so the client) carries ``OpenAIAgentsPlugin``."""
+    worker_args: list[str] = field(default_factory=list)
 
 
 def _id(stem: str) -> str:
@@ -257,6 +258,20 @@ async def payloads(client: Client, queue: str) -> Runs:
     return runs
 
 
+async def shipping(client: Client, queue: str) -> Runs:
+    from recipes.shipping.workflows import ReviewedAgentV1
+
+    # Version 1's runs (the worker runs --code v1): what version 2 must still replay.
+    runs: Runs = []
+    for scenario, question in [("approved_tx", "Any weather alerts in Texas?"),
+                               ("approved_severity", "What does the severity level Extreme mean?")]:  # fmt: skip
+        handle = await client.start_workflow(ReviewedAgentV1.run, question, id=_id(scenario), task_queue=queue)
+        await handle.signal(ReviewedAgentV1.approve)
+        await handle.result()
+        runs.append((f"ReviewedAgentWorkflow-v1-{scenario}", handle))
+    return runs
+
+
 RECIPES = [
     Recipe("hello_temporal", "HELLO_TASK_QUEUE", hello_temporal, agents=False),
     Recipe("weather", "WEATHER_TASK_QUEUE", weather),
@@ -267,6 +282,7 @@ RECIPES = [
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
     Recipe("cost", "COST_TASK_QUEUE", cost),
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", payloads, env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),
+    Recipe("shipping", "SHIPPING_TASK_QUEUE", shipping, worker_args=["--code", "v1"]),
 ]  # fmt: skip
 
 
@@ -320,7 +336,7 @@ async def capture(recipe: Recipe, address: str, weather_url: str, tmp: Path) -> 
         recipe.queue_env: queue,
         **recipe.env,
     }
-    worker = python_module(f"capture-{recipe.name}-worker", f"recipes.{recipe.name}.worker", env=env,
+    worker = python_module(f"capture-{recipe.name}-worker", f"recipes.{recipe.name}.worker", *recipe.worker_args, env=env,
                            ready_text=READY_TEXT, log_path=tmp / f"{recipe.name}-worker.log")  # fmt: skip
     worker.start(timeout=60)
     try:

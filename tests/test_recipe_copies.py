@@ -35,6 +35,7 @@ class Run:
     worker: str | None = None
     queue_env: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    worker_args: list[str] = field(default_factory=list)
 
 
 RUNS = {
@@ -55,6 +56,8 @@ RUNS = {
     # Payloads by reference: the ~3 MB alert history goes to <project>/.payloads, inside the copy.
     "payloads": Run(["recipes.payloads.starter", "What has the alert history of California been like?"], "Web UI:",
                     "recipes.payloads.worker", "PAYLOADS_TASK_QUEUE", {"PAYLOAD_STORE": "local"}),
+    "shipping": Run(["recipes.shipping.starter", "Any weather alerts in Texas?"], "Screened: True",
+                    "recipes.shipping.worker", "SHIPPING_TASK_QUEUE", worker_args=["--code", "v2"]),
     "cost": Run(["recipes.cost.compare", "--runs", "2"], "durability adds", "recipes.cost.worker", "COST_TASK_QUEUE"),
 }  # fmt: skip
 
@@ -94,7 +97,7 @@ def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, tempora
         return ManagedProcess(f"copy-{name}-{label}", [sys.executable, "-S", "-m", *args], env=env, cwd=project,
                               log_path=tmp_path / f"{label}.log", ready_text=ready)  # fmt: skip
 
-    worker = python("worker", run.worker, ready=READY_TEXT) if run.worker else None
+    worker = python("worker", run.worker, *run.worker_args, ready=READY_TEXT) if run.worker else None
     starter = python("starter", *run.starter)
     try:
         if worker:

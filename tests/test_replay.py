@@ -22,7 +22,7 @@ import pytest
 from temporalio import activity
 from temporalio.openai_agents.testing import TestModel, TestModelProvider
 from temporalio.worker import Replayer
-from temporalio.workflow import NondeterminismError
+from temporalio.workflow import NondeterminismError, _Definition
 
 from ci.capture_histories import RECIPES as CAPTURED_RECIPES
 from tests import replay_variants as variants
@@ -65,8 +65,9 @@ def test_every_recipe_and_every_workflow_has_a_stored_history():
     assert sorted(RECIPES) == recipes_with_workers == sorted(r.name for r in CAPTURED_RECIPES), (
         "every recipe with a worker has an entry in tests/replay_support.py and in ci/capture_histories.py")
     covered = {(h.recipe, h.workflow_type) for h in map(load_history, PATHS)}
-    missing = [f"{recipe}: {cls.__name__}" for recipe, (classes, _) in RECIPES.items() for cls in classes
-               if (recipe, cls.__name__) not in covered]  # fmt: skip
+    names = {cls: _Definition.from_class(cls).name for classes, _ in RECIPES.values() for cls in classes}
+    missing = [f"{recipe}: {names[cls]}" for recipe, (classes, _) in RECIPES.items() for cls in classes
+               if (recipe, names[cls]) not in covered]  # fmt: skip
     assert not missing, f"no stored history for {', '.join(missing)}: add a scenario to ci/capture_histories.py, run {REGENERATE}"
 
 
@@ -285,6 +286,27 @@ def test_not_safe_a_tool_taken_off_the_agent_fails_the_workflow_task():
     failure = replay_failure(alerts_ca(), variants.WeatherWithoutAlertsTool)
     assert not isinstance(failure.error, NondeterminismError)
     assert "Tool get_weather_alerts not found in agent Weather agent" in str(failure)
+
+
+# --------------------------------------------------------------------------- shipping a new step
+def test_safe_a_step_added_behind_workflow_patched():
+    """The shipping recipe's v2 adds the screen step behind ``workflow.patched``: v1's runs replay on
+    its old path (no screen), and return what they returned."""
+    for stem in ("ReviewedAgentWorkflow-v1-approved_tx", "ReviewedAgentWorkflow-v1-approved_severity"):
+        history = stored("shipping", stem)
+        assert RECIPES["shipping"][0][0].__name__ == "ReviewedAgentV2"
+        assert run(replayed_result(history)) == history.recorded_result()
+        assert history.recorded_result()["screened"] is False
+
+
+def test_not_safe_the_same_step_added_without_a_patch():
+    """The pinned v2 (meant for Worker Versioning, where v1's runs never meet it) on a fleet that
+    still has v1's runs: the screen activity where the history has the first model call."""
+    from recipes.shipping.workflows import ReviewedAgentV2Pinned
+
+    failure = replay_failure(stored("shipping", "ReviewedAgentWorkflow-v1-approved_tx"), ReviewedAgentV2Pinned)
+    assert isinstance(failure.error, NondeterminismError)
+    assert "'invoke_model_activity' does not match activity type of activity command 'screen_question'" in str(failure)
 
 
 # --------------------------------------------------------------------------- what replay does NOT catch
