@@ -7,7 +7,8 @@ for it. Model and tool results come from the history, so no model and no activit
 compares: the *type* of each command (activity, timer, child workflow, completion) and, for an
 activity, its type and id -- never its input, its options or its summary.
 
-    history = load_history("tests/histories/shipping/ReviewedAgentWorkflow-approved.json")
+    save_history("histories/ReviewedAgentWorkflow-v1.json", await handle.fetch_history())   # once, from a real run
+    history = load_history("histories/ReviewedAgentWorkflow-v1.json")
     await replay(history, workflows=[ReviewedAgentV2], plugins=[OpenAIAgentsPlugin(model_params=...)])
     # raises ReplayFailed: "Replaying ... (ReviewedAgentWorkflow, workflow id ...) is not deterministic:
     #   ... The history has event 11, ActivityTaskScheduled invoke_model_activity (activity id 1) there. ..."
@@ -17,8 +18,8 @@ From a terminal (a project's CI step)::
     python -m recipes.shipping.replay recipes.shipping.workflows:ReviewedAgentV2 histories/*.json
 
 A stored history is the JSON ``temporal workflow show --output json`` (or
-``WorkflowHistory.to_json()``) prints; this module also reads a ``workflow_id`` key beside its
-``events`` when one is there (otherwise the id is read from the file name).
+``WorkflowHistory.to_json()``) prints; :func:`save_history` adds its ``workflow_id`` and
+``workflow_type`` beside the ``events`` (without them, the id is read from the file name).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Interceptor, Replayer
 
 __all__ = ["HistoryFileError", "ReplayFailed", "StoredHistory", "describe_event", "explain", "failure_reason",
-           "load_history", "replay"]  # fmt: skip
+           "load_history", "replay", "save_history"]  # fmt: skip
 
 
 class HistoryFileError(Exception):
@@ -85,6 +86,18 @@ def _shown(path: Path) -> str:
 
 def _event_type(event: Any) -> str:
     return EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").title().replace("_", "")
+
+
+def save_history(path: str | Path, history: WorkflowHistory, **meta: str) -> Path:
+    """Store ``history`` as a fixture :func:`load_history` reads back: its events, its workflow id and
+    type, and any ``meta`` (say, how to regenerate it)."""
+    start = history.events[0].workflow_execution_started_event_attributes
+    document = {"workflow_id": history.workflow_id, "workflow_type": start.workflow_type.name, **meta,
+                **json.loads(history.to_json())}  # fmt: skip
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return path
 
 
 def load_history(path: str | Path, *, hint: str = "", require: Sequence[str] = ()) -> StoredHistory:

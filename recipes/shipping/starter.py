@@ -34,13 +34,16 @@ async def main(argv: list[str] | None = None) -> None:
         handle = client.get_workflow_handle_for(ReviewedAgentV1.run, args.approve)
     else:
         question = require_text("question", args.question, EXAMPLE)
+        # Approved at once: the signal goes with the start (signal-with-start), so it arrives even if
+        # the run ends first (version 2's screen can refuse it without asking anyone).
         handle = await client.start_workflow(ReviewedAgentV1.run, question, id=f"reviewed-{uuid4().hex[:8]}",
-                                             task_queue=args.task_queue or default_task_queue())  # fmt: skip
-        print(f"Started {handle.id}; it waits for approval.", flush=True)
+                                             task_queue=args.task_queue or default_task_queue(),
+                                             start_signal=None if args.no_approve else "approve")  # fmt: skip
         if args.no_approve:
-            print(f"Approve it with: python -m recipes.shipping.starter --approve {handle.id}")
+            print(f"Started {handle.id}; it waits for approval: python -m recipes.shipping.starter --approve {handle.id}")
             return
-    await handle.signal(ReviewedAgentV1.approve)
+    if args.approve:
+        await handle.signal(ReviewedAgentV1.approve)
     ui_url = settings.web_ui_url(handle.id)
     result = await wait_for_result(handle, ui_url=ui_url)
     print(f"Refused by the screen: {result.refused}" if result.refused else result.answer)

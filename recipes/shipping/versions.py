@@ -12,6 +12,8 @@ status lags by a minute or so); then its workers can be stopped. ``temporal work
 from __future__ import annotations
 
 import argparse
+import asyncio
+import time
 from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import VersionDrainageStatus, VersioningBehavior, WorkerDeploymentVersionStatus
@@ -20,7 +22,9 @@ from temporalio.api.workflowservice.v1 import (
     SetWorkerDeploymentCurrentVersionRequest,
 )
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
+from recipes.core.errors import TutorialError
 from recipes.core.scripts import add_verbose_flag, run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.shipping.worker import DEPLOYMENT_ENV, deployment_name
@@ -38,11 +42,24 @@ class DeploymentVersion:
     """DRAINING or DRAINED once the version is no longer current; UNSPECIFIED before."""
 
 
-async def set_current_version(client: Client, build_id: str, deployment: str | None = None) -> None:
-    """Make ``build_id`` the version that new runs (and unpinned ones) go to. Its workers must be polling."""
-    await client.workflow_service.set_worker_deployment_current_version(SetWorkerDeploymentCurrentVersionRequest(
-        namespace=client.namespace, deployment_name=deployment or deployment_name(), build_id=build_id,
-        identity="recipes.shipping.versions"))  # fmt: skip
+async def set_current_version(client: Client, build_id: str, deployment: str | None = None, *,
+                              timeout: float = 30.0) -> None:  # fmt: skip
+    """Make ``build_id`` the version that new runs (and unpinned ones) go to. The server knows a version
+    once one of its workers has polled, a moment after the worker starts: until ``timeout``, a refusal
+    is tried again."""
+    request = SetWorkerDeploymentCurrentVersionRequest(namespace=client.namespace, build_id=build_id,
+                                                       deployment_name=deployment or deployment_name(),
+                                                       identity="recipes.shipping.versions")  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.workflow_service.set_worker_deployment_current_version(request)
+            return
+        except RPCError as err:
+            if time.monotonic() > deadline:
+                raise TutorialError(f"Could not make build {build_id} of deployment {request.deployment_name!r} current "
+                                    f"within {timeout:g}s ({err.message}); is a worker of that version polling?") from None
+            await asyncio.sleep(0.5)
 
 
 async def deployment_versions(client: Client, deployment: str | None = None) -> list[DeploymentVersion]:

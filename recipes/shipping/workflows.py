@@ -2,12 +2,15 @@
 
 ``ReviewedAgentWorkflow`` answers a weather question after a person approves it (the ``approve``
 signal): a run started today may wait hours mid-run, and the code can change meanwhile. Version 2
-adds a step -- the ``screen_question`` guardrail activity before the agent -- which a run started
-on version 1 has never recorded. Two ways to ship it without breaking those runs:
+adds a step -- the ``screen_question`` guardrail activity, as soon as the question arrives, before a
+person is asked to approve it -- which a run started on version 1 has never recorded. Two ways to
+ship it without breaking those runs:
 
 * **``workflow.patched``** (:class:`ReviewedAgentV2`): one worker fleet, new code everywhere. A run
-  that passed this point before the deployment replays without the step (``patched`` is false
-  while replaying a history that has no marker for it); new runs take it and record the marker.
+  that passed this point before the deployment -- it is waiting for its approval, unscreened --
+  replays without the step (``patched`` is false while replaying a history that has no marker for
+  it); new runs take it and record the marker. (A run that had *not* reached the point yet would
+  take the new path too: ``patched`` is true wherever the code runs for the first time.)
   When no run started on version 1 is open any more, ``workflow.deprecate_patch`` and then plain
   code replace the branch.
 * **Worker Versioning** (:class:`ReviewedAgentV2Pinned`): each worker belongs to a deployment
@@ -104,13 +107,13 @@ class ReviewedAgentV2(_Reviewed):
 
     @workflow.run
     async def run(self, question: str) -> ReviewedAnswer:
-        await self._wait_for_approval()
-        if workflow.patched(SCREEN_PATCH):
+        screened = workflow.patched(SCREEN_PATCH)
+        if screened:
             verdict = await self._screen(question)
             if not verdict.allowed:
                 return ReviewedAnswer("", screened=True, refused=verdict.reason)
-            return await self._ask(question, screened=True)
-        return await self._ask(question, screened=False)
+        await self._wait_for_approval()
+        return await self._ask(question, screened=screened)
 
 
 @workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
@@ -119,10 +122,10 @@ class ReviewedAgentV2Pinned(_Reviewed):
 
     @workflow.run
     async def run(self, question: str) -> ReviewedAnswer:
-        await self._wait_for_approval()
         verdict = await self._screen(question)
         if not verdict.allowed:
             return ReviewedAnswer("", screened=True, refused=verdict.reason)
+        await self._wait_for_approval()
         return await self._ask(question, screened=True)
 
 
