@@ -1,5 +1,5 @@
-"""Run a Temporal worker for agent workflows: the model switch, tracing and
-shutdown in one place, so each recipe's ``worker.py`` is a few lines.
+"""Run a Temporal worker for agent workflows: the model switch, tracing, shutdown
+and health in one place, so each recipe's ``worker.py`` is a few lines.
 
 Written out (``recipes/weather/worker.py`` does this)::
 
@@ -8,7 +8,8 @@ Written out (``recipes/weather/worker.py`` does this)::
     worker = Worker(client, task_queue="weather-agent", workflows=[...], activities=[...])
     await serve(worker, model=model)
 
-or in one call::
+(``Worker(..., **worker_env_options())`` there adds the settings below that
+:func:`run_worker` reads), or in one call::
 
     run_worker_main(task_queue="weather-agent", workflows=[...], activities=[...],
                     model_params=MODEL_PARAMS)
@@ -16,31 +17,77 @@ or in one call::
 and is started with ``python -m recipes.<recipe>.worker`` — from a terminal, or
 from a notebook through :mod:`recipes.tutorial.processes`, which can SIGKILL it.
 It prints ``READY_TEXT`` once polling so a parent knows when it is up.
+
+Running it for real (``recipes/shipping/deploy/`` has a Dockerfile, a systemd
+unit and a Kubernetes Deployment built on these):
+
+``WORKER_SHUTDOWN_GRACE_S`` (:func:`run_worker`; default 0)
+    On SIGTERM or SIGINT the worker stops polling at once, then gives the
+    activities already running this many seconds to finish (Temporal's
+    ``graceful_shutdown_timeout``). One that finishes in time completes on this
+    worker. One that does not is cancelled (the activity sees
+    ``asyncio.CancelledError``, ``activity.cancellation_details().worker_shutdown``
+    is true; ``activity.is_worker_shutdown()`` is true from the signal on), the
+    attempt fails as ``WorkerShutdown``, and Temporal retries it on another
+    worker. With 0 every running activity is cancelled at once. Nothing
+    is lost either way; a SIGKILL (or a container runtime's grace running out)
+    is a crash, noticed by the activity's heartbeat or start-to-close timeout.
+    Keep the supervisor's stop timeout (``terminationGracePeriodSeconds``,
+    ``TimeoutStopSec``) above the grace.
+``WORKER_MAX_CONCURRENT_ACTIVITIES`` (:func:`run_worker`)
+    Activity slots: how many model and tool calls one worker runs at once
+    (the SDK's default, 100, when unset).
+``WORKER_HEALTH_PORT``, ``WORKER_HEALTH_HOST`` (:func:`serve`; off when unset)
+    A small HTTP endpoint on ``WORKER_HEALTH_HOST`` (default ``127.0.0.1``; in a
+    container ``0.0.0.0``): ``GET /healthz`` answers 200 while the process and
+    its event loop run (draining included: a liveness probe must not kill a
+    draining worker); ``GET /readyz`` answers 200 once the worker polls and 503
+    from the moment shutdown begins, so a load balancer or Kubernetes stops
+    counting it while it drains. Port 0 takes any free port (printed).
+
+An option given to :func:`run_worker` explicitly wins over the variable for it
+(which is then not read); a value that cannot be used is one sentence
+(``ConfigurationError``), before the worker connects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
+from recipes.core.errors import ConfigurationError
 from recipes.core.models import ModelChoice, choose_model
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.core.tracing import install_tracing
 
 READY_TEXT = "Worker ready"
+#: Printed once a SIGTERM/SIGINT has been received and in-flight activities are draining.
+DRAINING_TEXT = "Worker draining"
+STOPPED_TEXT = "Worker stopped"
 #: Set by a parent that starts workers as child processes (the notebooks do);
 #: see :func:`exit_with_parent`.
 PARENT_PID_ENV = "TUTORIAL_PARENT_PID"
+
+SHUTDOWN_GRACE_ENV = "WORKER_SHUTDOWN_GRACE_S"
+MAX_ACTIVITIES_ENV = "WORKER_MAX_CONCURRENT_ACTIVITIES"
+HEALTH_PORT_ENV = "WORKER_HEALTH_PORT"
+HEALTH_HOST_ENV = "WORKER_HEALTH_HOST"
+DEFAULT_HEALTH_HOST = "127.0.0.1"
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 
 def worker_identity() -> str:
@@ -56,19 +103,206 @@ def agents_plugin(model_params: ModelActivityParameters) -> tuple[OpenAIAgentsPl
     return OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider()), choice
 
 
-async def serve(worker: Worker, *, model: ModelChoice | None = None) -> None:
-    """Poll until SIGTERM/SIGINT, then shut down gracefully. Prints ``READY_TEXT``
-    once polling, so a parent process (a notebook, a test) knows it is up."""
+# --------------------------------------------------------------------------- settings
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def _whole(raw: str) -> int | None:
+    """``raw`` as a whole number written in ASCII digits, else ``None``."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def shutdown_grace() -> timedelta:
+    """``WORKER_SHUTDOWN_GRACE_S`` as Temporal's ``graceful_shutdown_timeout`` (0 when unset)."""
+    raw = _env(SHUTDOWN_GRACE_ENV)
+    if not raw:
+        return timedelta()
+    try:
+        seconds = float(raw)
+        if math.isfinite(seconds) and seconds >= 0:
+            return timedelta(seconds=seconds)
+    except (ValueError, OverflowError):
+        pass
+    raise ConfigurationError(
+        f"{SHUTDOWN_GRACE_ENV}={raw!r} is not a number of seconds; give 0 or more, e.g. 30 "
+        "(how long a stopping worker lets its running activities finish)."
+    )
+
+
+def max_concurrent_activities() -> int | None:
+    """``WORKER_MAX_CONCURRENT_ACTIVITIES`` (``None`` when unset: the SDK's default)."""
+    raw = _env(MAX_ACTIVITIES_ENV)
+    if not raw:
+        return None
+    slots = _whole(raw)
+    if slots is None or slots < 1:
+        raise ConfigurationError(
+            f"{MAX_ACTIVITIES_ENV}={raw!r} is not a whole number of at least 1; give the activity slots "
+            "one worker may use at once, e.g. 20."
+        )
+    return slots
+
+
+def worker_env_options(exclude: Collection[str] = ()) -> dict[str, Any]:
+    """The ``Worker`` options the environment sets: ``graceful_shutdown_timeout`` (always),
+    ``max_concurrent_activities`` (when given). Options named in ``exclude`` (given
+    explicitly) are not read. A bad value raises ``ConfigurationError``."""
+    options: dict[str, Any] = {}
+    if "graceful_shutdown_timeout" not in exclude:
+        options["graceful_shutdown_timeout"] = shutdown_grace()
+    if "max_concurrent_activities" not in exclude and (slots := max_concurrent_activities()) is not None:
+        options["max_concurrent_activities"] = slots
+    return options
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Where the health endpoint listens (``WORKER_HEALTH_HOST``:``WORKER_HEALTH_PORT``)."""
+
+    host: str = DEFAULT_HEALTH_HOST
+    port: int = 0
+
+    @classmethod
+    def load(cls) -> HealthSettings | None:
+        """From the environment; ``None`` when ``WORKER_HEALTH_PORT`` is unset (no endpoint)."""
+        raw = _env(HEALTH_PORT_ENV)
+        if not raw:
+            return None
+        port = _whole(raw)
+        if port is None or port > 65535:
+            raise ConfigurationError(
+                f"{HEALTH_PORT_ENV}={raw!r} is not a port number; give 1-65535, e.g. 8080 (0: any free port)."
+            )
+        return cls(_env(HEALTH_HOST_ENV) or DEFAULT_HEALTH_HOST, port)
+
+
+# --------------------------------------------------------------------------- health
+
+
+class HealthServer:
+    """``GET /healthz`` and ``GET /readyz`` over plain asyncio (one request per connection).
+
+    ``state()`` names the worker's state: ``ready`` is the only one ``/readyz`` answers
+    200 to; ``/healthz`` answers 200 whenever the event loop can answer at all.
+    """
+
+    def __init__(self, settings: HealthSettings, state: Callable[[], str]) -> None:
+        self.settings = settings
+        self._state = state
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> HealthServer:
+        host, port = self.settings.host, self.settings.port
+        try:
+            self._server = await asyncio.start_server(self._handle, host, port)
+        except OSError as err:
+            raise ConfigurationError(
+                f"The worker's health endpoint cannot listen on {host}:{port} ({err.strerror or err}); "
+                f"set {HEALTH_PORT_ENV} to a free port, or {HEALTH_HOST_ENV} to an address of this machine."
+            ) from None
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    def url(self, path: str = HEALTH_PATH) -> str:
+        host = self.settings.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}{path}"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 5)
+            if not request.strip():
+                return  # connected and hung up (a TCP probe), or sent nothing
+            for _ in range(100):  # headers, up to the blank line; their content is not needed
+                line = await asyncio.wait_for(reader.readline(), 5)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+            parts = request.decode("latin-1").split()
+            method, path = (parts[0], parts[1].split("?", 1)[0]) if len(parts) >= 2 else ("", "")
+            if not path.startswith("/"):
+                status, body = 400, "bad request"
+            elif method not in ("GET", "HEAD"):
+                status, body = 405, "only GET and HEAD"
+            elif path == HEALTH_PATH:
+                status, body = 200, "ok"
+            elif path == READY_PATH:
+                body = self._state()
+                status = 200 if body == "ready" else 503
+            else:
+                status, body = 404, f"not found; try {HEALTH_PATH} or {READY_PATH}"
+            reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]
+            data = (body + "\n").encode()
+            head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    f"Content-Length: {len(data)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n")  # fmt: skip
+            writer.write(head.encode() + (b"" if method == "HEAD" else data))
+            await writer.drain()
+        except (asyncio.TimeoutError, ConnectionError):
+            pass  # a client that hangs up or sends nothing gets nothing
+        finally:
+            writer.close()
+
+
+# --------------------------------------------------------------------------- running
+
+
+async def serve(worker: Worker, *, model: ModelChoice | None = None, health: HealthSettings | None = None) -> None:
+    """Poll until SIGTERM/SIGINT, then shut down gracefully: stop polling, let running
+    activities finish within the worker's ``graceful_shutdown_timeout``, exit.
+
+    Prints ``READY_TEXT`` once polling, so a parent process (a notebook, a test) knows
+    it is up, and ``DRAINING_TEXT`` when a signal arrives. ``health``: where to serve
+    ``/healthz`` and ``/readyz`` (default: ``HealthSettings.load()``, off unless
+    ``WORKER_HEALTH_PORT`` is set); the endpoint stops with the worker.
+    """
+    health = health or HealthSettings.load()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    grace = worker.config().get("graceful_shutdown_timeout") or timedelta()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            print(f"{DRAINING_TEXT} already (up to {grace.total_seconds():g}s); SIGKILL stops it at once", flush=True)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        config = worker.config()
-        print(f"{READY_TEXT}: task queue {config['task_queue']!r}, identity {config.get('identity') or worker_identity()}"
-              + (f", model {model.describe()}" if model else ""), flush=True)  # fmt: skip
-        await stop.wait()
-    print("Worker stopped", flush=True)
+        loop.add_signal_handler(sig, on_signal)
+
+    def state() -> str:
+        if stop.is_set():
+            return "draining"
+        if worker.is_shutdown:
+            return "stopped"
+        return "ready" if worker.is_running else "starting"
+
+    server = await HealthServer(health, state).start() if health else None
+    try:
+        if server:
+            print(f"Health: {server.url(HEALTH_PATH)} and {READY_PATH}", flush=True)
+        async with worker:
+            config = worker.config()
+            print(f"{READY_TEXT}: task queue {config['task_queue']!r}, identity {config.get('identity') or worker_identity()}"
+                  + (f", model {model.describe()}" if model else ""), flush=True)  # fmt: skip
+            await stop.wait()
+            print(f"{DRAINING_TEXT}: polling stopped; running activities "
+                  + (f"get up to {grace.total_seconds():g}s to finish, then are" if grace else "are")
+                  + " cancelled and retried elsewhere", flush=True)  # fmt: skip
+    finally:
+        if server:
+            await server.close()
+    print(STOPPED_TEXT, flush=True)
 
 
 async def run_worker(
@@ -82,8 +316,13 @@ async def run_worker(
     """Connect, register, poll until SIGTERM/SIGINT, then shut down gracefully.
 
     ``worker_options`` go to ``temporalio.worker.Worker`` as they are (e.g.
-    ``max_concurrent_activities``, ``sticky_queue_schedule_to_start_timeout``).
+    ``max_concurrent_activities``, ``sticky_queue_schedule_to_start_timeout``) and win
+    over what the environment sets (:func:`worker_env_options`:
+    ``WORKER_SHUTDOWN_GRACE_S``, ``WORKER_MAX_CONCURRENT_ACTIVITIES``). The
+    environment is read before connecting, so a bad value fails at once.
     """
+    options = {**worker_env_options(exclude=worker_options), **worker_options}
+    health = HealthSettings.load()
     plugin, model = agents_plugin(model_params)
     client = await connect(TemporalSettings.load(), plugins=[plugin])
     worker = Worker(
@@ -92,9 +331,9 @@ async def run_worker(
         workflows=list(workflows),
         activities=list(activities),
         identity=worker_identity(),
-        **worker_options,
+        **options,
     )
-    await serve(worker, model=model)
+    await serve(worker, model=model, health=health)
 
 
 def run_worker_main(**kwargs) -> None:

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import exit_with_parent, serve, worker_identity
+from recipes.core.worker import exit_with_parent, serve, worker_env_options, worker_identity
 from recipes.hello_temporal.activities import HELLO_ACTIVITIES
 from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, default_task_queue
 
@@ -29,6 +29,7 @@ def build_worker(client: Client, task_queue: str | None = None) -> Worker:
         workflows=HELLO_WORKFLOWS,
         activities=HELLO_ACTIVITIES,
         identity=worker_identity(),
+        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
 
 

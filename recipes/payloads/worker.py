@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from recipes.core.payloads import PayloadSettings
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_identity
+from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow, default_task_queue
 
@@ -31,6 +31,7 @@ async def main() -> None:
         workflows=[AlertHistoryWorkflow],
         activities=[fetch_alert_history],
         identity=worker_identity(),
+        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
     print(payloads.describe().capitalize(), flush=True)
     await serve(worker, model=model)

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_identity
+from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow, default_task_queue
 
@@ -33,6 +33,7 @@ async def main() -> None:
         # activity_as_tool registers nothing: every tool activity is listed here.
         activities=WEATHER_ACTIVITIES,
         identity=worker_identity(),
+        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
     await serve(worker, model=model)
 
