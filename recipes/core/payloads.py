@@ -135,22 +135,16 @@ class PayloadSettings:
             options["header_codec_behavior"] = HeaderCodecBehavior.CODEC
         return options
 
-    def data_converter(self, base: DataConverter | None = None) -> DataConverter | None:
-        """``base`` (default: the SDK's) with the codec and storage these settings ask for;
-        ``None`` when they ask for neither (so the SDK, or a plugin, picks its own)."""
+    def data_converter(self) -> DataConverter | None:
+        """A data converter with the codec and storage these settings ask for; ``None`` when they ask
+        for neither (so the SDK, or a plugin, picks its own). A plugin such as ``OpenAIAgentsPlugin``
+        swaps in its payload converter and keeps both."""
         if not self.active:
-            return base
+            return None
         options: dict[str, Any] = {"payload_codec": self.codec(), "external_storage": self.storage()}
         if self.keyring is not None:
             options["failure_converter_class"] = DefaultFailureConverterWithEncodedAttributes
-        return DataConverter(**{**_fields(base), **options})
-
-
-def _fields(converter: DataConverter | None) -> dict[str, Any]:
-    if converter is None:
-        return {}
-    return {"payload_converter_class": converter.payload_converter_class,
-            "failure_converter_class": converter.failure_converter_class}  # fmt: skip
+        return DataConverter(**options)
 
 
 class _LazyS3Client(S3StorageDriverClient):
