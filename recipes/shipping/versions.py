@@ -81,17 +81,23 @@ async def run_version(handle: WorkflowHandle) -> tuple[str, str]:
 
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--deployment", default=None, help=f"default: ${DEPLOYMENT_ENV} or 'shipping'")
     commands = parser.add_subparsers(dest="command", required=True)
-    current = commands.add_parser("set-current", help="make a version the one new runs go to")
+    current = commands.add_parser("set-current", parents=[common], help="make a version the one new runs go to")
     current.add_argument("--build-id", required=True)
-    commands.add_parser("describe", help="the deployment's versions")
-    parser.add_argument("--deployment", default=None, help=f"default: ${DEPLOYMENT_ENV} or 'shipping'")
+    commands.add_parser("describe", parents=[common], help="the deployment's versions")
     args = add_verbose_flag(parser).parse_args(argv)
+    deployment = args.deployment or deployment_name()
     client = await connect(TemporalSettings.load())
     if args.command == "set-current":
-        await set_current_version(client, args.build_id, args.deployment)
-        print(f"New runs of deployment {args.deployment or deployment_name()!r} go to build {args.build_id}.")
-    for version in await deployment_versions(client, args.deployment):
+        await set_current_version(client, args.build_id, deployment)
+        print(f"New runs of deployment {deployment!r} go to build {args.build_id}.")
+    try:
+        versions = await deployment_versions(client, deployment)
+    except RPCError as err:
+        raise TutorialError(f"Cannot describe deployment {deployment!r}: {err.message}") from None
+    for version in versions:
         print(f"{'*' if version.current else ' '} {version.build_id}: {version.status}, drainage {version.drainage}")
 
 
