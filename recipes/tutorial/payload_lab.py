@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowHistory
 from recipes.core.payload_codec import META_KEY_ID
 from recipes.core.payloads import PayloadSettings
 from recipes.payloads.codec_server import READY_TEXT as CODEC_READY
-from recipes.payloads.codec_server import TOKEN_ENV, PayloadDecoder
+from recipes.payloads.codec_server import TOKEN_ENV, PayloadDecoder, is_reference
 from recipes.tutorial.processes import ManagedProcess, python_module
 from recipes.tutorial.proof import free_port
 from recipes.tutorial.temporal_server import DevServer, ensure_server, find_temporal_binary
@@ -34,7 +34,6 @@ from recipes.tutorial.temporal_server import DevServer, ensure_server, find_temp
 PAYLOAD_LIMIT = 2 * 1024 * 1024
 HISTORY_LIMIT = 50 * 1024 * 1024
 MODEL_ACTIVITY = "invoke_model_activity"
-_REFERENCE_TYPE = b"temporal.api.sdk.v1.ExternalStorageReference"
 
 
 def payloads_in(history: WorkflowHistory | History) -> Iterator[tuple[Any, Payload]]:
@@ -61,10 +60,6 @@ def _walk(message: Any) -> Iterator[Payload]:
             values = [value]
         for item in values:
             yield from _walk(item)
-
-
-def is_reference(payload: Payload) -> bool:
-    return payload.metadata.get("messageType") == _REFERENCE_TYPE
 
 
 @dataclass(frozen=True)
