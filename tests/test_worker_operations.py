@@ -115,9 +115,10 @@ def _s(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds()
 
 
-@pytest.mark.integration
-def test_sigterm_mid_tool_drains_it_on_that_worker_then_the_run_finishes_on_another(workers, record_property):
-    tool_s, grace_s = 5.0, 30.0
+def _sigterm_mid_tool(workers, *, tool_s: float, grace_s: float, at_exit):
+    """Two worker processes on one queue; a briefing whose tool is in flight on the first when it gets
+    SIGTERM; ``at_exit(handle, in_flight)`` reads what it needs once the first has exited; then the
+    second starts and the run finishes. Returns the two workers and the scenario's facts."""
     first = workers("first", DURABILITY_TOOL_SECONDS=str(tool_s), WORKER_SHUTDOWN_GRACE_S=str(grace_s))
     second = workers("second", DURABILITY_TOOL_SECONDS=str(tool_s))
     first.start(timeout=60)
@@ -128,14 +129,24 @@ def test_sigterm_mid_tool_drains_it_on_that_worker_then_the_run_finishes_on_anot
         in_flight = await proof.wait_for_tool_in_flight(handle, after_model_calls=1, tool=STORM, timeout=60)
         sigterm_at = _sigterm(first)
         code, exited_at = await asyncio.to_thread(_exit, first, grace_s + 15)
-        history_at_exit = await fetch_history(handle)
-        status_at_exit = await proof.status(handle)
+        at_exit_facts = await at_exit(handle, in_flight)
         await asyncio.to_thread(second.start, 60)
         second_ready = proof.now()
         result = await _finish(handle)
-        return locals() | {"history": await fetch_history(handle)}
+        return {"in_flight": in_flight, "sigterm_at": sigterm_at, "code": code, "exited_at": exited_at,
+                "second_ready": second_ready, "result": result, "history": await fetch_history(handle), **at_exit_facts}
 
-    r = asyncio.run(scenario())
+    return first, second, asyncio.run(scenario())
+
+
+@pytest.mark.integration
+def test_sigterm_mid_tool_drains_it_on_that_worker_then_the_run_finishes_on_another(workers, record_property):
+    tool_s, grace_s = 5.0, 30.0
+
+    async def at_exit(handle, in_flight):
+        return {"history_at_exit": await fetch_history(handle), "status_at_exit": await proof.status(handle)}
+
+    first, second, r = _sigterm_mid_tool(workers, tool_s=tool_s, grace_s=grace_s, at_exit=at_exit)
     tool_at_exit = _step(r["history_at_exit"], r["in_flight"]["activity_id"])
     tool = _step(r["history"], r["in_flight"]["activity_id"])
     steps = activity_steps(r["history"])
@@ -167,23 +178,11 @@ def test_sigterm_mid_tool_drains_it_on_that_worker_then_the_run_finishes_on_anot
 @pytest.mark.integration
 def test_sigterm_with_a_grace_shorter_than_the_tool_retries_it_on_another_worker(workers, record_property):
     tool_s, grace_s = 6.0, 1.0
-    first = workers("first", DURABILITY_TOOL_SECONDS=str(tool_s), WORKER_SHUTDOWN_GRACE_S=str(grace_s))
-    second = workers("second", DURABILITY_TOOL_SECONDS=str(tool_s))
-    first.start(timeout=60)
 
-    async def scenario():
-        client = await Client.connect(workers.address, plugins=[OpenAIAgentsPlugin()])
-        handle = await start_briefing(client, ["Texas"], task_queue=workers.queue)
-        in_flight = await proof.wait_for_tool_in_flight(handle, after_model_calls=1, tool=STORM, timeout=60)
-        sigterm_at = _sigterm(first)
-        code, exited_at = await asyncio.to_thread(_exit, first, grace_s + 15)
-        pending_at_exit = [p for p in await pending_activities(handle) if p["activity_id"] == in_flight["activity_id"]]
-        await asyncio.to_thread(second.start, 60)
-        second_ready = proof.now()
-        result = await _finish(handle)
-        return locals() | {"history": await fetch_history(handle)}
+    async def at_exit(handle, in_flight):
+        return {"pending_at_exit": [p for p in await pending_activities(handle) if p["activity_id"] == in_flight["activity_id"]]}
 
-    r = asyncio.run(scenario())
+    first, second, r = _sigterm_mid_tool(workers, tool_s=tool_s, grace_s=grace_s, at_exit=at_exit)
     tool = _step(r["history"], r["in_flight"]["activity_id"])
     steps = activity_steps(r["history"])
     figures = (f"worker drain, grace {grace_s:g}s < tool {tool_s:g}s: SIGTERM -> exit {_s(r['sigterm_at'], r['exited_at']):.2f}s; "
