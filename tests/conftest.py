@@ -101,12 +101,12 @@ def weather():
 
 
 @pytest.fixture(scope="session")
-def openai_double():
+def model_double():
     """The OpenAI wire-format double, requiring a known fake key (so a test can
     look for that key everywhere it must not be)."""
-    from recipes.tutorial.openai_double import OpenAIDouble
+    from recipes.tutorial.model_double import ModelDouble
 
-    double = OpenAIDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}")
+    double = ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}")
     try:
         yield double
     finally:

@@ -47,9 +47,9 @@ def _run_agent(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("backend", ["openai-compatible", "openai"])
-def test_a_local_endpoint_means_no_connection_leaves_the_machine(backend, openai_double, egress):
+def test_a_local_endpoint_means_no_connection_leaves_the_machine(backend, model_double, egress):
     before = len(egress.attempts)
-    result = _run_agent({**openai_double.env(), "AGENT_MODEL_BACKEND": backend, **egress.env()})
+    result = _run_agent({**model_double.env(), "AGENT_MODEL_BACKEND": backend, **egress.env()})
     assert "ANSWER:" in result.stdout, result.stdout + result.stderr
     assert egress.attempts[before:] == [], "a connection to another machine was attempted"
 

@@ -38,7 +38,7 @@ def _run(path: Path, backend: str, tmp_path: Path, request, monkeypatch) -> Path
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
     egress = request.getfixturevalue("egress")
-    double = request.getfixturevalue("openai_double") if backend != "offline" else None
+    double = request.getfixturevalue("model_double") if backend != "offline" else None
     tag = uuid.uuid4().hex
     for name, value in {"AGENT_MODEL_BACKEND": BACKENDS[backend], **(double.env() if double else {}), **egress.env(),
                         RUN_TAG_ENV: tag}.items():  # fmt: skip

@@ -42,12 +42,12 @@ def _times(double) -> list[datetime]:
 
 
 @pytest.fixture
-def double(openai_double, weather, monkeypatch):
-    for name, value in openai_double.env().items():
+def double(model_double, weather, monkeypatch):
+    for name, value in model_double.env().items():
         monkeypatch.setenv(name, value)
-    openai_double.reset()
-    yield openai_double
-    openai_double.reset()
+    model_double.reset()
+    yield model_double
+    model_double.reset()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -137,7 +137,7 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
         backend = "chat"
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
-    double = request.getfixturevalue("openai_double") if backend != "offline" else None
+    double = request.getfixturevalue("model_double") if backend != "offline" else None
     env = {"AGENT_MODEL_BACKEND": BACKENDS[backend], **(double.env() if double else {}), **egress.env()}
     tag = uuid.uuid4().hex
     for name, value in {**env, RUN_TAG_ENV: tag}.items():
@@ -167,19 +167,19 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
 
 
 @pytest.mark.notebook
-def test_parameters_override_the_environment(temporal_server, openai_double, egress, weather, monkeypatch):
+def test_parameters_override_the_environment(temporal_server, model_double, egress, weather, monkeypatch):
     """papermill -p: the environment says "the double, via Chat Completions"; the parameters say
     "offline, and this weather API" -- and the parameters win (notebook 03's nws_api_url branch)."""
-    for name, value in {"AGENT_MODEL_BACKEND": "openai-compatible", **openai_double.env(), **egress.env()}.items():
+    for name, value in {"AGENT_MODEL_BACKEND": "openai-compatible", **model_double.env(), **egress.env()}.items():
         monkeypatch.setenv(name, value)
     weather.reset()
-    model_requests = len(openai_double.requests())
+    model_requests = len(model_double.requests())
     path = next(p for p in notebook_paths() if p.name.startswith("03_"))
     executed = run_notebook(path, {"model": "offline", "nws_api_url": weather.url}, output_dir=OUTPUT_DIR / "parameters")
     text = executed.read_text(encoding="utf-8")
     assert "Model:    offline" in text and f"Weather API: {weather.url}" in text
     assert "CA" in [r["area"] for r in weather.requests()], "the notebook's worker called the API it was given"
-    assert len(openai_double.requests()) == model_requests, "no request went to the model the environment named"
+    assert len(model_double.requests()) == model_requests, "no request went to the model the environment named"
 
 
 def test_the_key_search_finds_a_key_where_it_is(tmp_path, temporal_server):

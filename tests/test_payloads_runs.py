@@ -148,18 +148,18 @@ def test_a_deleted_blob_fails_the_run_with_one_sentence_instead_of_hanging(tempo
     assert kinds.count("EVENT_TYPE_WORKFLOW_TASK_STARTED") == 1 and "EVENT_TYPE_WORKFLOW_TASK_FAILED" not in kinds, kinds
 
 
-def test_no_secret_is_in_any_payload_encrypted_or_not(temporal_server, keys, openai_double, tmp_path):
+def test_no_secret_is_in_any_payload_encrypted_or_not(temporal_server, keys, model_double, tmp_path):
     """The model's API key (the double's known fake one) reaches the worker by its environment only:
     after a run on the double, it is in no payload -- not in the server's database, not in the raw
     histories, not in their decrypted payloads, not in the blob store, not in the ledger."""
     _, sealed = keys
-    api_key = openai_double.env()["OPENAI_API_KEY"]
+    api_key = model_double.env()["OPENAI_API_KEY"]
     task_queue = queue("secrets")
-    env = {**openai_double.env(), "AGENT_MODEL_BACKEND": "openai-compatible", "TEMPORAL_ADDRESS": temporal_server.address,
+    env = {**model_double.env(), "AGENT_MODEL_BACKEND": "openai-compatible", "TEMPORAL_ADDRESS": temporal_server.address,
            "PAYLOADS_TASK_QUEUE": task_queue, LEDGER_ENV_VAR: str(tmp_path / "ledger.jsonl"), **sealed.as_env()}  # fmt: skip
     worker = python_module("test-payloads-secrets-worker", "recipes.payloads.worker", env=env,
                            log_path=tmp_path / "worker.log", ready_text=READY_TEXT)  # fmt: skip
-    requests_before = len(openai_double.requests())
+    requests_before = len(model_double.requests())
 
     async def scenario():
         client = await connect(temporal_server.address, plugins=[OpenAIAgentsPlugin()], payloads=sealed)
@@ -179,7 +179,7 @@ def test_no_secret_is_in_any_payload_encrypted_or_not(temporal_server, keys, ope
 
     with worker.start(timeout=90):
         raw, opened, planted_raw, planted_opened = asyncio.run(scenario())
-    assert len(openai_double.requests()) > requests_before, "the run went through the double, with the key"
+    assert len(model_double.requests()) > requests_before, "the run went through the double, with the key"
     assert api_key.encode() in planted_opened and api_key.encode() not in planted_raw
     assert QUESTION.encode() in opened and QUESTION.encode() not in raw, "decrypting works, so the search below can see"
     places = {"raw history": raw, "decrypted history": opened,

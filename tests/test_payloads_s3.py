@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import aioboto3
 import pytest
+from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
@@ -70,7 +70,7 @@ def s3_endpoint(tmp_path_factory):
 
 
 async def _s3(operation: str, **kwargs):
-    async with aioboto3.Session().client("s3") as s3:
+    async with get_session().create_client("s3") as s3:
         return await getattr(s3, operation)(**kwargs)
 
 
@@ -81,7 +81,7 @@ def objects() -> dict[str, int]:
 
 def object_bytes(key: str) -> bytes:
     async def read():
-        async with aioboto3.Session().client("s3") as s3:
+        async with get_session().create_client("s3") as s3:
             return await (await s3.get_object(Bucket=BUCKET, Key=key))["Body"].read()
 
     return run(read())

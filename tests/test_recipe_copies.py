@@ -75,7 +75,7 @@ def test_every_recipe_has_a_copy_run():
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, temporal_server, weather, openai_double):
+def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, temporal_server, weather, model_double):
     run = RUNS[name]
     project = tmp_path / "project"
     copied = copy_recipe(name, project)
@@ -85,7 +85,7 @@ def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, tempora
         "PYTHONNOUSERSITE": "1",
         "TEMPORAL_ADDRESS": temporal_server.address,
         "AGENT_MODEL_BACKEND": "openai-compatible",
-        **openai_double.env(),
+        **model_double.env(),
         "NWS_API_URL": weather.url,
         "AGENT_MODEL_LEDGER": str(tmp_path / "ledger.jsonl"),
         **run.env,

@@ -337,14 +337,14 @@ def test_a_temporal_server_restart_mid_stream_is_ridden_out(tmp_path, weather):
 
 
 @pytest.mark.integration
-def test_a_model_call_refused_for_good_ends_the_stream_with_the_reason(temporal_server, weather, openai_double):
+def test_a_model_call_refused_for_good_ends_the_stream_with_the_reason(temporal_server, weather, model_double):
     queue = f"streaming-401-{uuid.uuid4().hex[:6]}"
     process = streaming_worker(queue, temporal_server.address, AGENT_MODEL_BACKEND="openai-compatible",
-                               **openai_double.env())  # fmt: skip
+                               **model_double.env())  # fmt: skip
 
     async def scenario():
         client = await client_for(temporal_server.address)
-        openai_double.fail_next(1, status=401)
+        model_double.fail_next(1, status=401)
         workflow_id = await start(client, queue)
         return await watch(client, workflow_id)
 
@@ -353,6 +353,6 @@ def test_a_model_call_refused_for_good_ends_the_stream_with_the_reason(temporal_
         updates = asyncio.run(scenario())
     finally:
         process.stop()
-        openai_double.reset(clear_log=False)
+        model_double.reset(clear_log=False)
     assert [u.kind for u in updates][-1] == "failed"
     assert "401" in updates[-1].view.snapshot.error, updates[-1].view.snapshot.error

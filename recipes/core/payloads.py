@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,46 +149,62 @@ class PayloadSettings:
 
 
 class _LazyS3Client(S3StorageDriverClient):
-    """The SDK's aioboto3 adapter, with the aioboto3 client opened on first use (inside the
-    event loop that uses it) and kept for as long as that loop is the one using it. An aioboto3
-    client is bound to the loop that opened it, so a converter used again from another loop (a
-    script or test calling ``asyncio.run`` twice) opens a new one rather than fail with "Event
-    loop is closed"."""
+    """The S3 driver's client, over aiobotocore (not aioboto3, whose pinned botocore is too old to
+    install beside litellm; the SDK's ready-made adapter needs aioboto3's ``upload_fileobj``). One
+    ``PutObject`` per payload: payloads are megabytes, far below the 5 GB a single PUT takes.
+
+    The aiobotocore client is opened on first use, inside the event loop that uses it, and kept for
+    as long as that loop is the one using it: it is bound to the loop that opened it, so a converter
+    used again from another loop (a script or test calling ``asyncio.run`` twice) opens a new one
+    rather than fail with "Event loop is closed"."""
 
     def __init__(self) -> None:
-        self._adapter: S3StorageDriverClient | None = None
+        self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
 
-    async def _get(self) -> S3StorageDriverClient:
+    async def _get(self) -> Any:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # first use, or another loop: the old client (if any) cannot serve it
-            self._loop, self._adapter, self._opening = loop, None, asyncio.Lock()
+            self._loop, self._client, self._opening = loop, None, asyncio.Lock()
         async with self._opening:  # concurrent first calls open one client
-            if self._adapter is None:
-                import aioboto3
-                from temporalio.contrib.aws.s3driver.aioboto3 import new_aioboto3_client
+            if self._client is None:
+                from aiobotocore.session import get_session
 
-                client = await aioboto3.Session().client("s3").__aenter__()
-                self._adapter = new_aioboto3_client(client)
-        return self._adapter
+                self._client = await get_session().create_client("s3").__aenter__()
+        return self._client
+
+    def describe(self) -> Mapping[str, str]:
+        """The client's region, for the driver's error messages (a wrong region is the usual 403)."""
+        region = self._client.meta.region_name if self._client is not None else None
+        return {"client_region": region} if region else {}
 
     async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:
-        await (await self._get()).put_object(bucket=bucket, key=key, data=data)
+        await (await self._get()).put_object(Bucket=bucket, Key=key, Body=data)
 
     async def object_exists(self, *, bucket: str, key: str) -> bool:
-        return await (await self._get()).object_exists(bucket=bucket, key=key)
+        from botocore.exceptions import ClientError
+
+        try:
+            await (await self._get()).head_object(Bucket=bucket, Key=key)
+            return True
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise
 
     async def get_object(self, *, bucket: str, key: str) -> bytes:
-        return await (await self._get()).get_object(bucket=bucket, key=key)
+        response = await (await self._get()).get_object(Bucket=bucket, Key=key)
+        async with response["Body"] as body:
+            return await body.read()
 
 
 def _s3_driver(bucket: str) -> S3StorageDriver:
     try:
-        import aioboto3  # noqa: F401
+        import aiobotocore  # noqa: F401
         import types_aiobotocore_s3  # noqa: F401  (the SDK's adapter imports it)
     except ImportError:
         raise ConfigurationError(
-            f"{STORE_ENV}=s3 needs aioboto3 and types-aiobotocore-s3 (pip install -r requirements.txt)."
+            f"{STORE_ENV}=s3 needs aiobotocore and types-aiobotocore-s3 (pip install -r requirements.txt)."
         ) from None
     return S3StorageDriver(client=_LazyS3Client(), bucket=bucket)

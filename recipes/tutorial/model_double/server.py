@@ -45,7 +45,7 @@ NOT_AN_LLM = "OpenAI wire-format test double; not a language model"
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}  # fmt: skip
 _FAULT_ERRORS: dict[int, tuple[str, str, str | None]] = {
-    429: ("Rate limit reached for requests (injected by the OpenAI double).", "requests", "rate_limit_exceeded"),
+    429: ("Rate limit reached for requests (injected by the model double).", "requests", "rate_limit_exceeded"),
     500: ("The server had an error while processing your request. Sorry about that! (injected)", "server_error", None),
     502: ("Bad gateway (injected fault).", "server_error", None),
     503: ("The engine is currently overloaded, please try again later. (injected fault)", "server_error", None),
@@ -266,7 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
                        "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")  # fmt: skip
         else:
-            message = "Incorrect API key provided. This OpenAI double only accepts the key it was started with."
+            message = "Incorrect API key provided. This model double only accepts the key it was started with."
         self._send_json(401, _error(message, code="invalid_api_key"))
 
     def _model_request(self, api: str, raw: bytes) -> None:
@@ -320,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             entry["reason"] = f"double crashed: {type(e).__name__}: {e}"
             self._finish(entry, started, 500)
-            self._send_json(500, _error("The OpenAI double crashed on this request; see its stderr.", "server_error"))
+            self._send_json(500, _error("The model double crashed on this request; see its stderr.", "server_error"))
             return
         tokens = prompt_tokens(request)
         output = completion_tokens(decision, request.max_output_tokens)

@@ -1,4 +1,4 @@
-"""``python -m recipes.tutorial.openai_double --port 0 [--api-key KEY] [--model NAME]``.
+"""``python -m recipes.tutorial.model_double --port 0 [--api-key KEY] [--model NAME]``.
 
 Prints the base URL (ending in ``/v1``) as the first stdout line, then writes
 only to stderr. Exits on SIGTERM, and when ``--exit-with-parent PID`` is no
@@ -22,7 +22,7 @@ from .server import DEFAULT_MODEL, DEFAULT_STREAM_PACE_S, HOST, make_server
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.tutorial.openai_double",
+        prog="python -m recipes.tutorial.model_double",
         description="A local server that speaks OpenAI's wire format (not an LLM). Binds 127.0.0.1 only.",
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 (default) = any free port")

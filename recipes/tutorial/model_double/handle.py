@@ -1,7 +1,7 @@
-"""``OpenAIDouble``: start the double as a subprocess and drive its control API.
+"""``ModelDouble``: start the double as a subprocess and drive its control API.
 
 The subprocess runs in its own process group with stdin from /dev/null; it is
-stopped by :meth:`OpenAIDouble.stop`, by the ``with`` block, at interpreter exit,
+stopped by :meth:`ModelDouble.stop`, by the ``with`` block, at interpreter exit,
 or on its own when the process that started it dies. The API key reaches it
 through the environment (never argv, where ``ps`` would show it).
 """
@@ -21,13 +21,13 @@ from recipes.tutorial.local_service import loopback_opener, read_url, spawn, sto
 
 from .server import CONTROL_PREFIX, DEFAULT_MODEL
 
-__all__ = ["API_KEY_ENV", "OpenAIDouble"]
+__all__ = ["API_KEY_ENV", "ModelDouble"]
 
 #: How the handle hands the required key to the subprocess.
 API_KEY_ENV = "OPENAI_DOUBLE_API_KEY"
 _NO_KEY_NEEDED = "double-accepts-any-key"
 
-class OpenAIDouble:
+class ModelDouble:
     """A running OpenAI wire-format test double (a subprocess), and its control API."""
 
     def __init__(self, proc: subprocess.Popen[str], url: str, api_key: str | None, model: str) -> None:
@@ -48,8 +48,8 @@ class OpenAIDouble:
         *,
         log_path: str | os.PathLike[str] | None = None,
         startup_timeout: float = 15.0,
-    ) -> OpenAIDouble:
-        """Start ``python -m recipes.tutorial.openai_double`` and wait until it answers.
+    ) -> ModelDouble:
+        """Start ``python -m recipes.tutorial.model_double`` and wait until it answers.
 
         Args:
             port: Port on 127.0.0.1; 0 picks a free one (see ``.url``).
@@ -61,12 +61,12 @@ class OpenAIDouble:
         env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
         if api_key:
             env[API_KEY_ENV] = api_key
-        proc = spawn("recipes.tutorial.openai_double", ["--port", str(port), "--model", model], env=env,
+        proc = spawn("recipes.tutorial.model_double", ["--port", str(port), "--model", model], env=env,
                      log_path=log_path)  # fmt: skip
         double = cls(proc, "http://invalid/v1", api_key, model)
         stop_at_exit(double)
         try:
-            line = read_url(proc, startup_timeout, "OpenAI double")
+            line = read_url(proc, startup_timeout, "model double")
             double._url, double._root = line, line[: -len("/v1")]
             double._wait_healthy(startup_timeout)
         except BaseException:
@@ -79,14 +79,14 @@ class OpenAIDouble:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
-                raise RuntimeError("OpenAI double exited during start-up")
+                raise RuntimeError("model double exited during start-up")
             try:
                 if self._call("GET", "health").get("status") == "ok":
                     return
             except (OSError, ValueError, RuntimeError) as e:
                 last = e
             time.sleep(0.05)
-        raise RuntimeError(f"OpenAI double not answering at {self._root}{CONTROL_PREFIX}health: {last}")
+        raise RuntimeError(f"model double not answering at {self._root}{CONTROL_PREFIX}health: {last}")
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM the process group, then SIGKILL if it lingers. Safe to call twice."""
@@ -96,14 +96,14 @@ class OpenAIDouble:
         if proc is not None:
             terminate(proc, timeout)
 
-    def __enter__(self) -> OpenAIDouble:
+    def __enter__(self) -> ModelDouble:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"OpenAIDouble(url={self._url!r}, {'pid=' + str(self._pid) if self._proc else 'stopped'})"
+        return f"ModelDouble(url={self._url!r}, {'pid=' + str(self._pid) if self._proc else 'stopped'})"
 
     # ------------------------------------------------------------------ what a client needs
     @property

@@ -22,9 +22,9 @@ Use
 ---
 ::
 
-    from recipes.tutorial.openai_double import OpenAIDouble
+    from recipes.tutorial.model_double import ModelDouble
 
-    with OpenAIDouble.start(api_key="sk-test") as double:   # subprocess, free port
+    with ModelDouble.start(api_key="sk-test") as double:   # subprocess, free port
         os.environ.update(double.env())   # OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_DEFAULT_MODEL
         double.fail_next(1, status=503)    # the next model request gets a 503
         ...
@@ -42,8 +42,8 @@ digits, symbols), reported like a provider reports it. Control under
 from __future__ import annotations
 
 from .conversation import Decision, ModelRequest
-from .handle import OpenAIDouble
+from .handle import ModelDouble
 from .policy import decide
 from .server import DEFAULT_MODEL, DoubleServer, make_server
 
-__all__ = ["DEFAULT_MODEL", "Decision", "DoubleServer", "ModelRequest", "OpenAIDouble", "decide", "make_server"]
+__all__ = ["DEFAULT_MODEL", "Decision", "DoubleServer", "ModelRequest", "ModelDouble", "decide", "make_server"]

@@ -40,9 +40,9 @@ from recipes.microagents import team
 from recipes.microagents.activities import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
-from recipes.tutorial.openai_double import OpenAIDouble, make_server
-from recipes.tutorial.openai_double.policy import decide
-from recipes.tutorial.openai_double.conversation import Message, ModelRequest, Tool
+from recipes.tutorial.model_double import ModelDouble, make_server
+from recipes.tutorial.model_double.policy import decide
+from recipes.tutorial.model_double.conversation import Message, ModelRequest, Tool
 from recipes.weather.tools import explain_severity
 
 APIS = ["chat", "responses"]
@@ -611,7 +611,7 @@ def test_a_pure_router_hands_off_even_without_a_matching_word() -> None:
 
 
 def test_states_are_read_in_order_of_mention() -> None:
-    from recipes.tutorial.openai_double.extract import find_states
+    from recipes.tutorial.model_double.extract import find_states
 
     found = [m.value for m in find_states("Alerts in New York, West Virginia and TX, not in Virginia or 'ZZ' in us")]
     assert found == ["NY", "WV", "TX", "VA", "ZZ"]
@@ -620,7 +620,7 @@ def test_states_are_read_in_order_of_mention() -> None:
 
 
 def test_quoted_text_is_payload_not_a_reason_to_call_a_tool() -> None:
-    from recipes.tutorial.openai_double.conversation import ToolCall, ToolResult
+    from recipes.tutorial.model_double.conversation import ToolCall, ToolResult
 
     alerts = Tool("get_weather_alerts", "Get active weather alerts for a US state.", {
         "type": "object", "required": ["state"], "properties": {"state": {"type": "string"}}})  # fmt: skip
@@ -633,7 +633,7 @@ def test_quoted_text_is_payload_not_a_reason_to_call_a_tool() -> None:
 
 
 def test_one_handoff_per_turn_at_most() -> None:
-    from recipes.tutorial.openai_double.conversation import ToolCall, ToolResult
+    from recipes.tutorial.model_double.conversation import ToolCall, ToolResult
 
     back = Tool("transfer_to_triage", "Handoff to the Triage agent to handle the request. Answers weather alerts.", {})
     items = [Message("user", "Any weather alerts in Texas?"), ToolCall("c1", "transfer_to_specialist", {}),
@@ -650,8 +650,8 @@ def test_json_output_is_valid_for_the_sdks_strict_schema() -> None:
     from pydantic import BaseModel, Field
     from typing import Literal
 
-    from recipes.tutorial.openai_double.answer import json_output
-    from recipes.tutorial.openai_double.conversation import Turn
+    from recipes.tutorial.model_double.answer import json_output
+    from recipes.tutorial.model_double.conversation import Turn
 
     class Place(BaseModel):
         state: str = Field(description="Two-letter US state code")
@@ -677,8 +677,8 @@ def test_json_output_is_valid_for_the_sdks_strict_schema() -> None:
 
 
 def test_long_outputs_are_cut_at_word_boundaries() -> None:
-    from recipes.tutorial.openai_double.answer import result_sentence
-    from recipes.tutorial.openai_double.conversation import ToolCall
+    from recipes.tutorial.model_double.answer import result_sentence
+    from recipes.tutorial.model_double.conversation import ToolCall
 
     output = "Report: " + " ".join(f"word{i}" for i in range(400))
     sentence = result_sentence(ToolCall("c1", "get_report", {}), output)
@@ -818,7 +818,7 @@ KEY = "sk-double-secret-4242"
 
 def test_handle_key_faults_log_and_no_trace_of_the_key(tmp_path: Any) -> None:
     log = tmp_path / "double.log"
-    with OpenAIDouble.start(api_key=KEY, log_path=log) as double:
+    with ModelDouble.start(api_key=KEY, log_path=log) as double:
         assert double.url.startswith("http://127.0.0.1:") and double.url.endswith("/v1")
         assert double.env()["OPENAI_API_KEY"] == KEY and double.env(api_key="other")["OPENAI_API_KEY"] == "other"
         with pytest.raises(openai.AuthenticationError) as wrong:
@@ -863,7 +863,7 @@ def _alive(pid: int) -> bool:
 
 def test_cli_prints_the_url_first_and_exits_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "recipes.tutorial.openai_double", "--port", "0", "--api-key", KEY, "--model", "double-x"],
+        [sys.executable, "-m", "recipes.tutorial.model_double", "--port", "0", "--api-key", KEY, "--model", "double-x"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -883,7 +883,7 @@ def test_cli_prints_the_url_first_and_exits_on_sigterm() -> None:
 
 
 def test_a_double_still_running_at_exit_is_stopped() -> None:
-    code = "from recipes.tutorial.openai_double import OpenAIDouble\nprint(OpenAIDouble.start().pid, flush=True)"
+    code = "from recipes.tutorial.model_double import ModelDouble\nprint(ModelDouble.start().pid, flush=True)"
     parent = subprocess.run(
         [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30
     )
@@ -897,8 +897,8 @@ def test_a_double_still_running_at_exit_is_stopped() -> None:
 
 def test_the_double_exits_when_its_parent_dies() -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", "from recipes.tutorial.openai_double import OpenAIDouble\n"
-         "d = OpenAIDouble.start(); print(d.pid, flush=True)\nimport time; time.sleep(60)"],
+        [sys.executable, "-c", "from recipes.tutorial.model_double import ModelDouble\n"
+         "d = ModelDouble.start(); print(d.pid, flush=True)\nimport time; time.sleep(60)"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     child = 0
