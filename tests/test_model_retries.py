@@ -1,7 +1,8 @@
-"""A failing model call inside a workflow, on the real OpenAI wire path (the double):
-the OpenAI client does not retry (``max_retries=0``), Temporal does -- a 5xx again
-after the policy's backoff, a 429 after its ``Retry-After`` -- and a rejected key
-fails at once with no retry."""
+"""A failing model call inside a workflow, on each real wire path (the double): OpenAI's
+two APIs, and Claude (Anthropic's Messages API) and Gemini (generateContent) through
+LiteLLM. The client does not retry (``max_retries=0``, LiteLLM's ``num_retries=0``);
+Temporal does -- a 5xx (and Anthropic's 529 "overloaded") again after the policy's
+backoff, a 429 after its ``Retry-After`` -- and a rejected key fails at once, no retry."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from recipes.tutorial.history import activity_steps
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
-BACKENDS = ["openai-compatible", "openai"]
+#: path -> (model switch backend, which of the double's formats it speaks)
+PATHS = {"openai-compatible": ("openai-compatible", "openai"), "openai": ("openai", "openai"),
+         "claude": ("litellm", "anthropic"), "gemini": ("litellm", "gemini")}  # fmt: skip
+KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 
 
-async def _ask(address: str, backend: str, base_url: str, question: str = "Any weather alerts in Texas?"):
-    provider = choose_model(backend, base_url=base_url).provider()
+async def _ask(address: str, path: str, question: str = "Any weather alerts in Texas?"):
+    provider = choose_model(PATHS[path][0]).provider()
     client = await Client.connect(address, plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=provider)])
     queue = f"test-model-retries-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[WeatherAgentWorkflow], activities=WEATHER_ACTIVITIES):
@@ -41,19 +45,26 @@ def _times(double) -> list[datetime]:
     return [datetime.fromisoformat(r["time"].replace("Z", "+00:00")) for r in double.requests()]
 
 
-@pytest.fixture
-def double(model_double, weather, monkeypatch):
-    for name, value in model_double.env().items():
+@pytest.fixture(params=list(PATHS))
+def path(request, model_double, weather, monkeypatch):
+    """Each wire path in turn, its client settings in the environment (as a worker reads them)."""
+    for name in ("OPENAI_BASE_URL", "LITELLM_API_BASE", "LITELLM_MODEL", *KEY_ENV.values()):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in model_double.env(provider=PATHS[request.param][1]).items():
         monkeypatch.setenv(name, value)
     model_double.reset()
-    yield model_double
+    yield request.param
     model_double.reset()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_5xx_is_retried_by_temporal_not_by_the_client(backend, double, temporal_server):
+@pytest.fixture
+def double(model_double, path):
+    return model_double
+
+
+def test_a_5xx_is_retried_by_temporal_not_by_the_client(path, double, temporal_server):
     double.fail_next(1, status=503)
-    answer, steps = asyncio.run(_ask(temporal_server.address, backend, double.url))
+    answer, steps = asyncio.run(_ask(temporal_server.address, path))
     first = steps[0]
     assert isinstance(answer, str) and first.is_model_call and first.status == "completed"
     # Two HTTP requests for the first model call, and the history shows them as two attempts:
@@ -64,20 +75,37 @@ def test_a_5xx_is_retried_by_temporal_not_by_the_client(backend, double, tempora
     assert gap >= MODEL_PARAMS.retry_policy.initial_interval.total_seconds() * 0.9, gap
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_429_waits_for_its_retry_after(backend, double, temporal_server):
+def test_a_429_waits_for_its_retry_after(path, double, temporal_server):
     double.fail_next(1, status=429, retry_after_s=3)  # longer than the policy's first backoff (1 s)
-    answer, steps = asyncio.run(_ask(temporal_server.address, backend, double.url))
+    answer, steps = asyncio.run(_ask(temporal_server.address, path))
     assert isinstance(answer, str) and steps[0].attempts == 2 and "429" in steps[0].last_failure
     gap = (_times(double)[1] - _times(double)[0]).total_seconds()
     assert gap >= 2.9 > MODEL_PARAMS.retry_policy.initial_interval.total_seconds(), gap
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_rejected_key_fails_at_once(backend, double, temporal_server, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
-    failure, steps = asyncio.run(_ask(temporal_server.address, backend, double.url))
+def test_a_rejected_key_fails_at_once(path, double, temporal_server, monkeypatch):
+    provider = PATHS[path][1]
+    monkeypatch.setenv(KEY_ENV[provider], "sk-wrong")
+    failure, steps = asyncio.run(_ask(temporal_server.address, path))
     assert isinstance(failure, WorkflowFailureError), failure
     assert steps[0].status == "failed" and steps[0].attempts == 1
-    assert [r["status"] for r in double.requests()] == [401], "no retry: a wrong key stays wrong"
-    assert "401" in root_cause(failure)
+    statuses = [r["status"] for r in double.requests()]
+    assert len(statuses) == 1 and statuses[0] in (400, 401), "no retry: a wrong key stays wrong"
+    if provider == "openai":
+        assert "401" in root_cause(failure)
+    else:  # one sentence naming the variable to fix
+        assert root_cause(failure).startswith(
+            f"ModelAuthenticationError: {provider} rejected the API key in {KEY_ENV[provider]} (HTTP "), root_cause(failure)
+
+
+def test_claude_overloaded_529_is_retried(model_double, weather, temporal_server, monkeypatch):
+    for name, value in model_double.env(provider="anthropic").items():
+        monkeypatch.setenv(name, value)
+    model_double.reset()
+    model_double.fail_next(1, status=529)
+    try:
+        answer, steps = asyncio.run(_ask(temporal_server.address, "claude"))
+    finally:
+        model_double.reset()
+    assert isinstance(answer, str) and steps[0].attempts == 2, steps[0]
+    assert "overloaded" in steps[0].last_failure.lower(), steps[0].last_failure

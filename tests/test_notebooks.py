@@ -1,8 +1,9 @@
-"""Every notebook in notebooks/ is a test, three times over: papermill runs it top to
-bottom in a fresh kernel with the offline model, and against the OpenAI wire-format
-double on both API paths the real-model backends use (Chat Completions for
-``openai-compatible``, the Responses API for ``openai``). Its last cell asserts the
-lesson it teaches. A new notebook is picked up with no edit here.
+"""Every notebook in notebooks/ is a test, four times over: papermill runs it top to
+bottom in a fresh kernel with the offline model, and against the model wire-format
+double on the paths the real-model backends use: Chat Completions for
+``openai-compatible``, the Responses API for ``openai``, and Anthropic's Messages API
+through LiteLLM for ``litellm`` (Claude). Its last cell asserts the lesson it teaches.
+A new notebook is picked up with no edit here.
 
 After each run: nothing the notebook started is still running; nothing tried to
 reach another machine (all outside traffic goes to a logging proxy that refuses
@@ -38,10 +39,13 @@ from ci.run_notebooks import OUTPUT_DIR, REPO_ROOT, notebook_paths, run_notebook
 from recipes.core.ledger import Ledger
 
 RUN_TAG_ENV = "TUTORIAL_NOTEBOOK_RUN"
-#: offline: the rule-based stand-in; chat / responses: the wire-format double.
-BACKENDS = {"offline": "offline", "chat": "openai-compatible", "responses": "openai"}
+#: offline: the rule-based stand-in; chat / responses / claude: the wire-format double.
+BACKENDS = {"offline": "offline", "chat": "openai-compatible", "responses": "openai", "claude": "litellm"}
+#: Which of the double's formats each path speaks (its ``env(provider=...)``).
+DOUBLE_PROVIDER = {"chat": "openai", "responses": "openai", "claude": "anthropic"}
 #: Model settings a developer's shell may carry; a notebook run sets its own.
-MODEL_ENV = ("AGENT_MODEL_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL", "AGENT_TRACE_EXPORT")
+MODEL_ENV = ("AGENT_MODEL_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL", "AGENT_TRACE_EXPORT",
+             "LITELLM_MODEL", "LITELLM_API_BASE", "ANTHROPIC_API_KEY", "GEMINI_API_KEY")  # fmt: skip
 
 
 def processes_tagged(tag: str) -> set[int]:
@@ -114,6 +118,8 @@ def model_paths(path: Path) -> list[str]:
     if paths != list(BACKENDS):
         assert meta.get("model_paths_why"), f"{path.name}: model_paths narrowed without a model_paths_why"
         assert paths == NO_MODEL or ("offline" in paths and set(paths) < set(BACKENDS)), (path.name, paths)
+        # Every notebook that calls a model must hold on a provider other than OpenAI, too.
+        assert paths == NO_MODEL or "claude" in paths, f"{path.name}: a notebook that calls a model runs on claude"
     return paths
 
 
@@ -138,7 +144,8 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
     double = request.getfixturevalue("model_double") if backend != "offline" else None
-    env = {"AGENT_MODEL_BACKEND": BACKENDS[backend], **(double.env() if double else {}), **egress.env()}
+    double_env = double.env(provider=DOUBLE_PROVIDER[backend]) if double else {}
+    env = {"AGENT_MODEL_BACKEND": BACKENDS[backend], **double_env, **egress.env()}
     tag = uuid.uuid4().hex
     for name, value in {**env, RUN_TAG_ENV: tag}.items():
         monkeypatch.setenv(name, value)
@@ -161,7 +168,7 @@ def test_notebook_runs_and_proves_its_lesson(path, backend, temporal_server, egr
             assert sent == 0, f"{path.name} says it calls no model, and sent the model {sent} request(s)"
         else:
             assert sent > 0, f"{path.name} sent the {backend} model path no request: this run proved nothing about it"
-        key = double.env()["OPENAI_API_KEY"]
+        key = double.env()["OPENAI_API_KEY"]  # the one key the double takes, whichever provider's variable
         assert not places_holding(key, executed=executed, started=started, ledger_mark=ledger_mark,
                                   server=temporal_server), "the API key was written down"  # fmt: skip
 

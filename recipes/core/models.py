@@ -16,9 +16,15 @@ parameter):
     LiteLLM proxy (which is how Claude, Gemini and others get in). Needs
     ``OPENAI_BASE_URL``; ``OPENAI_API_KEY`` only if the server wants one.
     The default when ``OPENAI_BASE_URL`` is set.
+``litellm``
+    Claude, Gemini and others through LiteLLM, each on its provider's own API:
+    ``LITELLM_MODEL=anthropic/claude-...`` or ``gemini/gemini-...``, the key in
+    ``ANTHROPIC_API_KEY`` / ``GEMINI_API_KEY``, ``LITELLM_API_BASE`` for another
+    server that speaks that format (:mod:`recipes.core.litellm_backend`). The
+    default when only ``LITELLM_MODEL`` is set.
 
 The model name comes from ``OPENAI_DEFAULT_MODEL`` (the Agents SDK's own
-variable) unless given. Every OpenAI client is built with ``max_retries=0``:
+variable; ``LITELLM_MODEL`` for ``litellm``) unless given. Every OpenAI client is built with ``max_retries=0``:
 inside Temporal the model call is an activity and Temporal owns the retries;
 a client retrying underneath would hide failures from the history and
 multiply the wait. Every provider the switch hands out is wrapped in the
@@ -38,6 +44,13 @@ from temporalio.common import RetryPolicy
 
 from recipes.core.errors import ConfigurationError, TutorialError
 from recipes.core.ledger import Ledger
+from recipes.core.litellm_backend import (
+    EXAMPLES as LITELLM_EXAMPLES,
+    LITELLM_BASE_ENV,
+    LITELLM_MODEL_ENV,
+    LitellmBackendProvider,
+    check_litellm_model,
+)
 from recipes.core.meter import MeteredProvider
 
 #: Retries of one model call, owned by Temporal (the clients' own are off): 1 s, 2 s, 4 s ...
@@ -51,7 +64,7 @@ MODEL_RETRY_POLICY = RetryPolicy(
 )
 
 BACKEND_ENV = "AGENT_MODEL_BACKEND"
-BACKENDS = ("offline", "openai", "openai-compatible")
+BACKENDS = ("offline", "openai", "openai-compatible", "litellm")
 #: The offline stand-in is tutorial machinery, not part of a copied project: it is
 #: loaded by name, only when the offline backend is chosen.
 OFFLINE_MODULE = "recipes.tutorial.offline_model"
@@ -78,6 +91,11 @@ class ModelChoice:
         return f"{self.backend}: {self.model}{where}"
 
     @property
+    def base_url_env(self) -> str:
+        """The variable this backend's base URL comes from."""
+        return LITELLM_BASE_ENV if self.backend == "litellm" else "OPENAI_BASE_URL"
+
+    @property
     def is_openai_platform(self) -> bool:
         """The Responses API on OpenAI's own servers (not a proxy or another server)."""
         return self.backend == "openai" and self.base_url is None
@@ -90,6 +108,10 @@ class ModelChoice:
             inner: ModelProvider = _offline_module().OfflineModelProvider()
             return MeteredProvider(inner, backend=self.backend, default_model=self.model,
                                    ledger=ledger, usage_is_estimate=True)  # fmt: skip
+
+        if self.backend == "litellm":
+            return MeteredProvider(LitellmBackendProvider(self.base_url), backend=self.backend,
+                                   default_model=self.model, ledger=ledger)  # fmt: skip
 
         from agents import OpenAIProvider
         from openai import AsyncOpenAI
@@ -109,9 +131,10 @@ class ModelChoice:
 
     def as_env(self) -> dict[str, str]:
         """Environment for a worker subprocess so it uses the same model."""
-        env = {BACKEND_ENV: self.backend, "OPENAI_DEFAULT_MODEL": self.model}
+        model_env = LITELLM_MODEL_ENV if self.backend == "litellm" else "OPENAI_DEFAULT_MODEL"
+        env = {BACKEND_ENV: self.backend, model_env: self.model}
         if self.base_url:
-            env["OPENAI_BASE_URL"] = self.base_url
+            env[self.base_url_env] = self.base_url
         return env
 
 
@@ -139,21 +162,29 @@ def choose_model(
     default to ``""`` and still defer to the environment.
     """
     backend = (backend or os.environ.get(BACKEND_ENV) or "").strip().lower() or "auto"
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
     if backend == "auto":
-        if base_url:
+        if base_url or os.environ.get("OPENAI_BASE_URL"):
             backend = "openai-compatible"
         elif os.environ.get("OPENAI_API_KEY"):
             backend = "openai"
+        elif os.environ.get(LITELLM_MODEL_ENV):
+            backend = "litellm"
         else:
             backend = "offline"
     if backend not in BACKENDS:
         raise ConfigurationError(
             f"Unknown model backend {backend!r}; choose one of {', '.join(BACKENDS)} "
-            f"(or leave it empty to pick from OPENAI_API_KEY / OPENAI_BASE_URL)."
+            f"(or leave it empty to pick from OPENAI_BASE_URL / OPENAI_API_KEY / LITELLM_MODEL)."
         )
     if backend == "offline":
         return ModelChoice("offline", OFFLINE_MODEL_NAME)
+    if backend == "litellm":
+        name = model or os.environ.get(LITELLM_MODEL_ENV) or ""
+        if not name:
+            raise ConfigurationError(f"The litellm backend needs a model, e.g. {LITELLM_MODEL_ENV}={LITELLM_EXAMPLES}.")
+        check_litellm_model(name)
+        return ModelChoice("litellm", name, base_url or os.environ.get(LITELLM_BASE_ENV) or None)
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
     if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
         raise ConfigurationError(
             "The openai backend needs OPENAI_API_KEY; set it, or use model='offline'."
@@ -178,6 +209,7 @@ async def check_model(choice: ModelChoice) -> None:
         return
     import openai
     from agents import ModelSettings, ModelTracing
+    from temporalio.exceptions import ApplicationError
 
     model = choice.provider().get_model(None)
     try:
@@ -193,6 +225,8 @@ async def check_model(choice: ModelChoice) -> None:
             conversation_id=None,
             prompt=None,
         )
+    except ApplicationError as err:  # the litellm backend's errors, each one sentence already
+        raise ModelUnavailable(err.message) from None
     except openai.AuthenticationError as err:
         raise ModelUnavailable(
             f"{choice.describe()} rejected the API key (HTTP {err.status_code}); "

@@ -1,6 +1,8 @@
 """``python -m recipes.tutorial.model_double --port 0 [--api-key KEY] [--model NAME]``.
 
-Prints the base URL (ending in ``/v1``) as the first stdout line, then writes
+Speaks OpenAI's, Anthropic's and Gemini's wire formats (see :mod:`.routes`).
+Prints the OpenAI base URL (ending in ``/v1``; the root URL is the same without
+it, Gemini's base adds ``/v1beta``) as the first stdout line, then writes
 only to stderr. Exits on SIGTERM, and when ``--exit-with-parent PID`` is no
 longer its parent (a SIGKILLed notebook kernel leaves no double behind). The
 key can also come from ``$OPENAI_DOUBLE_API_KEY``, which keeps it out of ``ps``.
@@ -23,7 +25,8 @@ from .server import DEFAULT_MODEL, DEFAULT_STREAM_PACE_S, HOST, make_server
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m recipes.tutorial.model_double",
-        description="A local server that speaks OpenAI's wire format (not an LLM). Binds 127.0.0.1 only.",
+        description="A local server that speaks OpenAI's, Anthropic's and Gemini's wire formats (not an LLM). "
+        "Binds 127.0.0.1 only.",
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 (default) = any free port")
     parser.add_argument("--api-key", help=f"require this key (default: ${API_KEY_ENV}; unset = accept any key)")
@@ -52,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         pass
     sys.stdout = sys.stderr
     keyed = "a required API key" if server.api_key else "any API key"
-    sys.stderr.write(f"openai-double: {server.url} (pid {os.getpid()}, model {server.model}, {keyed}); not an LLM\n")
+    sys.stderr.write(f"model-double: {server.url} (pid {os.getpid()}, model {server.model}, {keyed}; OpenAI, "
+                     "Anthropic and Gemini wire formats); not an LLM\n")
     sys.stderr.flush()
 
     signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown, daemon=True).start())
     if args.exit_with_parent:
-        stop_with_parent(args.exit_with_parent, server, "openai-double")
+        stop_with_parent(args.exit_with_parent, server, "model-double")
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

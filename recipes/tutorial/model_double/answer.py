@@ -21,7 +21,7 @@ __all__ = ["OPENER", "json_output", "reply", "result_sentence"]
 
 OPENER = "Here is what I found."
 OPENER_NO_RESULT = "Here is what happened."
-IDENTITY = "the OpenAI wire-format test double (fixed rules, not a language model)"
+IDENTITY = "a wire-format test double (fixed rules, not a language model)"
 _PIECE_CHARS = 140
 _RESULT_CHARS = 1200
 # Before a numbered list item ("2. Wind Advisory") or a new sentence.

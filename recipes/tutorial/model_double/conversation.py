@@ -1,9 +1,10 @@
-"""The neutral form both wire formats are read into, and what the policy answers.
+"""The neutral form every wire format is read into, and what the policy answers.
 
-Chat Completions and the Responses API say the same things in different JSON:
-instructions, a conversation of messages / tool calls / tool results, function
-tools, a tool choice and an output schema. Parsing both into these dataclasses
-lets one policy serve both APIs, and lets tests drive the policy without HTTP.
+Chat Completions, the Responses API, Anthropic's Messages API and Gemini's
+generateContent say the same things in different JSON: instructions, a
+conversation of messages / tool calls / tool results, function tools, a tool
+choice and an output schema. Parsing each into these dataclasses lets one
+policy serve every API, and lets tests drive the policy without HTTP.
 """
 
 from __future__ import annotations

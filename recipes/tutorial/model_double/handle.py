@@ -21,14 +21,16 @@ from recipes.tutorial.local_service import loopback_opener, read_url, spawn, sto
 
 from .server import CONTROL_PREFIX, DEFAULT_MODEL
 
-__all__ = ["API_KEY_ENV", "ModelDouble"]
+__all__ = ["API_KEY_ENV", "PROVIDERS", "ModelDouble"]
 
 #: How the handle hands the required key to the subprocess.
 API_KEY_ENV = "OPENAI_DOUBLE_API_KEY"
 _NO_KEY_NEEDED = "double-accepts-any-key"
+PROVIDERS = ("openai", "anthropic", "gemini")
+
 
 class ModelDouble:
-    """A running OpenAI wire-format test double (a subprocess), and its control API."""
+    """A running model double (OpenAI, Anthropic and Gemini wire formats; a subprocess), and its control API."""
 
     def __init__(self, proc: subprocess.Popen[str], url: str, api_key: str | None, model: str) -> None:
         self._proc: subprocess.Popen[str] | None = proc
@@ -53,7 +55,8 @@ class ModelDouble:
 
         Args:
             port: Port on 127.0.0.1; 0 picks a free one (see ``.url``).
-            api_key: If given, every API request must send ``Authorization: Bearer <api_key>``.
+            api_key: If given, every API request must send it (``Authorization: Bearer``,
+                ``x-api-key`` or ``x-goog-api-key``, as each provider's clients do).
             model: The model name ``/v1/models`` lists.
             log_path: Append the double's stderr (access log) here; discarded by default.
             startup_timeout: Seconds to wait for the URL line and a healthy answer.
@@ -112,20 +115,39 @@ class ModelDouble:
         return self._url
 
     @property
+    def root(self) -> str:
+        """``http://127.0.0.1:PORT``: the base URL for Anthropic clients (they add ``/v1/messages``)."""
+        return self._root
+
+    @property
+    def gemini_url(self) -> str:
+        """Base URL for Gemini clients, ending in ``/v1beta`` (they add ``/models/{model}:generateContent``)."""
+        return f"{self._root}/v1beta"
+
+    @property
     def pid(self) -> int:
         """The subprocess pid (also its process group id)."""
         return self._pid
 
-    def env(self, api_key: str | None = None) -> dict[str, str]:
-        """``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` and ``OPENAI_DEFAULT_MODEL`` for a client of this double.
+    def env(self, api_key: str | None = None, *, provider: str = "openai") -> dict[str, str]:
+        """The settings a client of this double needs, by ``provider``.
+
+        * ``openai`` (default): ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``OPENAI_DEFAULT_MODEL``.
+        * ``anthropic``: ``LITELLM_MODEL`` (``anthropic/<model>``), ``LITELLM_API_BASE`` (the root URL),
+          ``ANTHROPIC_API_KEY``.
+        * ``gemini``: ``LITELLM_MODEL`` (``gemini/<model>``), ``LITELLM_API_BASE`` (ending in ``/v1beta``),
+          ``GEMINI_API_KEY``.
 
         ``api_key`` defaults to the key the double requires (or a placeholder when it takes any).
         """
-        return {
-            "OPENAI_BASE_URL": self._url,
-            "OPENAI_API_KEY": api_key or self._api_key or _NO_KEY_NEEDED,
-            "OPENAI_DEFAULT_MODEL": self.model,
-        }
+        key = api_key or self._api_key or _NO_KEY_NEEDED
+        if provider == "openai":
+            return {"OPENAI_BASE_URL": self._url, "OPENAI_API_KEY": key, "OPENAI_DEFAULT_MODEL": self.model}
+        if provider == "anthropic":
+            return {"LITELLM_MODEL": f"anthropic/{self.model}", "LITELLM_API_BASE": self.root, "ANTHROPIC_API_KEY": key}
+        if provider == "gemini":
+            return {"LITELLM_MODEL": f"gemini/{self.model}", "LITELLM_API_BASE": self.gemini_url, "GEMINI_API_KEY": key}
+        raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
 
     # ------------------------------------------------------------------ control API
     def health(self) -> dict[str, Any]:
@@ -136,7 +158,8 @@ class ModelDouble:
         return self._call("GET", "state")
 
     def fail_next(self, n: int = 1, status: int = 500, retry_after_s: float | None = None) -> None:
-        """Answer the next ``n`` model requests with HTTP ``status`` and OpenAI's error body."""
+        """Answer the next ``n`` model requests with HTTP ``status`` in the error body of the provider
+        each is addressed to (and ``Retry-After`` when ``retry_after_s`` is given)."""
         self._call("POST", "fail", {"count": n, "status": status, "retry_after_s": retry_after_s})
 
     def slow_next(self, n: int, seconds: float) -> None:

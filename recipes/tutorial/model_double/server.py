@@ -1,11 +1,15 @@
-"""The HTTP server: OpenAI's routes, the API key check, faults, the request log, control.
+"""The HTTP server: the model routes, the API key check, faults, the request log, control.
 
-Routes (under ``/v1``): ``POST /chat/completions``, ``POST /responses``,
-``GET /models``, ``GET /models/{id}``; anything else is a 404 with OpenAI's
-error body. Control routes under ``/_control/`` are never faulted, logged or
-key-checked (``health``, ``state``, ``requests``, ``fail``, ``slow``,
-``latency``, ``pace``, ``reset``), in the same JSON protocol as the tutorial's
-NWS stand-in.
+Model routes (see :mod:`.routes`): OpenAI's ``POST /v1/chat/completions`` and
+``POST /v1/responses``, Anthropic's ``POST /v1/messages``, Gemini's
+``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent``;
+all share the key check, the faults, latency and pace, and the request log, and
+each fails in its own provider's error shape. Also ``GET /v1/models`` and
+``GET /v1/models/{id}`` (OpenAI's). Anything else is a 404 in the error shape of
+the provider its path belongs to. Control routes under ``/_control/`` are never
+faulted, logged or key-checked (``health``, ``state``, ``requests``, ``fail``,
+``slow``, ``latency``, ``pace``, ``reset``), in the same JSON protocol as the
+tutorial's NWS stand-in.
 
 The configured API key is compared and forgotten: it never reaches the request
 log, the access log, an error message or a file.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import sys
 import threading
 import time
@@ -24,11 +29,12 @@ from collections import deque
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from .chat import parse_chat, render_chat, stream_chat
-from .conversation import Decision, ModelRequest, RequestError
+from .conversation import RequestError
+from .errors import OPENAI_ERRORS
 from .policy import decide
-from .responses import parse_responses, render_responses, stream_responses
+from .routes import CHAT, Route, find_route, style_for_path
 from .wire import completion_tokens, encode_frame, prompt_tokens
 
 __all__ = ["CONTROL_PREFIX", "DEFAULT_MODEL", "DEFAULT_STREAM_PACE_S", "HOST", "DoubleServer", "make_server"]
@@ -41,22 +47,12 @@ MAX_COUNT = 10_000
 MAX_SECONDS = 300.0
 MAX_LOG_ENTRIES = 10_000
 NOT_AN_LLM = "OpenAI wire-format test double; not a language model"
+NOT_AN_LLM_ANY = "{} wire-format test double; not a language model"
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}  # fmt: skip
-_FAULT_ERRORS: dict[int, tuple[str, str, str | None]] = {
-    429: ("Rate limit reached for requests (injected by the model double).", "requests", "rate_limit_exceeded"),
-    500: ("The server had an error while processing your request. Sorry about that! (injected)", "server_error", None),
-    502: ("Bad gateway (injected fault).", "server_error", None),
-    503: ("The engine is currently overloaded, please try again later. (injected fault)", "server_error", None),
-    529: ("Overloaded (injected fault).", "overloaded_error", None),
-}
-
-
-def _error(
-    message: str, kind: str = "invalid_request_error", code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+_PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini"}
+_QUERY_KEY = re.compile(r"([?&]key=)[^&\s]*")
 
 
 class _State:
@@ -128,19 +124,21 @@ def _number(body: dict[str, Any], key: str, default: float | None, lo: float, hi
 
 class _Handler(BaseHTTPRequestHandler):
     server: DoubleServer
-    server_version = "openai-double/1.0"
+    server_version = "model-double/1.0"
     protocol_version = "HTTP/1.1"  # keep-alive like the real API; streams use chunked encoding
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        if not self.server.quiet:  # the request line only: headers (and the key) are never logged
-            sys.stderr.write(f"{self.log_date_time_string()} openai-double {format % args}\n")
+        if not self.server.quiet:  # the request line only: headers are never logged, a ?key= is blanked
+            line = _QUERY_KEY.sub(r"\1***", format % args)
+            sys.stderr.write(f"{self.log_date_time_string()} model-double {line}\n")
 
     # ------------------------------------------------------------------ plumbing
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
         try:
             self.send_response(status, _REASONS.get(status))
-            self.send_header("Content-Type", "application/json")
+            charset = "; charset=UTF-8" if self._provider == "gemini" else ""  # as each provider sends it
+            self.send_header("Content-Type", f"application/json{charset}")
             self.send_header("Content-Length", str(len(body)))
             for name, value in {**self._api_headers(), **(headers or {})}.items():
                 self.send_header(name, value)
@@ -149,8 +147,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    _provider = "openai"
+    """Whose API this request is for (sets the id header and the name in ``x-model-double``)."""
+
     def _api_headers(self) -> dict[str, str]:
-        return {"x-request-id": f"req_{uuid.uuid4().hex}", "x-openai-double": NOT_AN_LLM}
+        request_id = f"req_{uuid.uuid4().hex}"
+        name = _PROVIDER_NAMES.get(self._provider, self._provider)
+        if self._provider == "openai":
+            return {"x-request-id": request_id, "x-openai-double": NOT_AN_LLM, "x-model-double": NOT_AN_LLM}
+        if self._provider == "anthropic":
+            return {"request-id": request_id, "x-model-double": NOT_AN_LLM_ANY.format(name)}
+        return {"x-model-double": NOT_AN_LLM_ANY.format(name)}
 
     def _send_stream(self, frames: Any, pace_s: float) -> None:
         try:
@@ -176,14 +183,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _auth(self) -> str:
+    def _auth(self, route: Route | None = None) -> str:
+        """``not checked`` (no key configured), ``missing``, ``wrong`` or ``ok``: the key is compared, never kept."""
         key = self.server.api_key
         if key is None:
             return "not checked"
-        given = self.headers.get("Authorization") or ""
-        if not given.startswith("Bearer ") or not given[7:].strip():
+        query = parse_qs(urlsplit(self.path).query)
+        given = (route.api if route else CHAT).key(self.headers, query)  # /v1/models: OpenAI's bearer key
+        if not given:
             return "missing"
-        return "ok" if hmac.compare_digest(given[7:].strip().encode(), key.encode()) else "wrong"
+        return "ok" if hmac.compare_digest(given.strip().encode(), key.encode()) else "wrong"
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -196,20 +205,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         raw = self._read_body()
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
+        self._provider = "openai"
         if path.startswith(CONTROL_PREFIX):
             try:
                 self._control(path[len(CONTROL_PREFIX) :].strip("/"), raw)
             except _ControlError as e:
-                self._send_json(400, _error(str(e)))
+                self._send_json(400, OPENAI_ERRORS.bad_request(str(e)))
             return
-        api = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(path.rstrip("/"))
-        if api and self.command == "POST":
-            self._model_request(api, raw)
+        route = find_route(self.command, path, query, self.headers)
+        if route is not None:
+            self._provider = route.api.errors.provider
+            self._model_request(route, raw)
         elif self.command == "GET" and (path.rstrip("/") == "/v1/models" or path.startswith("/v1/models/")):
             self._models(path)
         else:
-            self._send_json(404, _error(f"Invalid URL ({self.command} {path})"))
+            style = style_for_path(path)
+            self._provider = style.provider
+            self._send_json(404, style.not_found(f"Invalid URL ({self.command} {path})"))
 
     # ------------------------------------------------------------------ control
     def _control(self, name: str, raw: bytes) -> None:
@@ -243,14 +256,14 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 st.reset(clear_log=bool(body.get("clear_log", True)))
         else:
-            self._send_json(404, _error(f"no control endpoint {self.command} {CONTROL_PREFIX}{name}"))
+            self._send_json(404, OPENAI_ERRORS.not_found(f"no control endpoint {self.command} {CONTROL_PREFIX}{name}"))
             return
         self._send_json(200, st.snapshot())
 
     # ------------------------------------------------------------------ API
     def _models(self, path: str) -> None:
         if self._auth() in ("missing", "wrong"):
-            self._unauthorized(self._auth())
+            self._send_json(*OPENAI_ERRORS.unauthorized(self._auth()))
             return
         card = {"id": self.server.model, "object": "model", "created": self.server.created, "owned_by": "openai-double"}
         wanted = path[len("/v1/models/") :] if path.startswith("/v1/models/") else None
@@ -259,19 +272,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif wanted == self.server.model:
             self._send_json(200, card)
         else:
-            self._send_json(404, _error(f"The model '{wanted}' does not exist", code="model_not_found", param="model"))
+            message = f"The model '{wanted}' does not exist"
+            self._send_json(404, OPENAI_ERRORS.body(404, message, code="model_not_found", param="model"))
 
-    def _unauthorized(self, auth: str) -> None:
-        if auth == "missing":
-            message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
-                       "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")  # fmt: skip
-        else:
-            message = "Incorrect API key provided. This model double only accepts the key it was started with."
-        self._send_json(401, _error(message, code="invalid_api_key"))
-
-    def _model_request(self, api: str, raw: bytes) -> None:
+    def _model_request(self, route: Route, raw: bytes) -> None:
         started = time.monotonic()
         st = self.server.state
+        api, errors = route.api, route.api.errors
         try:
             body = json.loads(raw)
         except ValueError:
@@ -279,14 +286,15 @@ class _Handler(BaseHTTPRequestHandler):
         info = body if isinstance(body, dict) else {}
         entry: dict[str, Any] = {
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "api": api, "stream": bool(info.get("stream")), "model": info.get("model"), "status": 200,
-            "auth": self._auth(), "tools": _tool_names(info), "tool_choice": info.get("tool_choice"),
-            "parallel_tool_calls": info.get("parallel_tool_calls"), "decision": None, "tool": None,
+            "api": api.name, "stream": False, "model": None, "status": 200, "auth": self._auth(route), "tools": [],
+            "tool_choice": None, "parallel_tool_calls": None, "decision": None, "tool": None,
             "arguments": None, "reason": None, "fault": None, "latency_s": 0.0, "usage": None,
         }  # fmt: skip
+        entry.update(api.summary(info, route))
         if entry["auth"] in ("missing", "wrong"):
-            self._finish(entry, started, 401)
-            self._unauthorized(entry["auth"])
+            status, payload = errors.unauthorized(entry["auth"])
+            self._finish(entry, started, status)
+            self._send_json(status, payload)
             return
         fault = st.take_fault()
         latency, pace = st.timing()
@@ -295,32 +303,29 @@ class _Handler(BaseHTTPRequestHandler):
         entry["fault"] = fault["kind"] if fault else None
         entry["latency_s"] = round(latency, 3)
         if fault and fault["kind"] == "error":
-            status = fault["status"]
-            generic = "invalid_request_error" if status < 500 else "api_error"
-            message, kind, code = _FAULT_ERRORS.get(status, (f"Injected fault: HTTP {status}.", generic, None))
-            headers = {} if fault["retry_after_s"] is None else {"Retry-After": f"{fault['retry_after_s']:g}"}
+            status, retry_after = fault["status"], fault["retry_after_s"]
+            headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
             self._finish(entry, started, status)
             time.sleep(latency)
-            self._send_json(status, _error(message, kind, code), headers)
+            self._send_json(status, errors.fault(status, retry_after), headers)
             return
         if body is None or not isinstance(body, dict):
             self._finish(entry, started, 400)
-            self._send_json(400, _error("We could not parse the JSON body of your request. (HINT: This likely means "
-                                        "you aren't using your HTTP library correctly.)"))  # fmt: skip
+            self._send_json(400, errors.bad_json())
             return
         try:
-            request = parse_chat(body) if api == "chat" else parse_responses(body)
+            request = api.parse(body, route)
             decision = decide(request)
         except RequestError as e:
             entry["reason"] = str(e)
             self._finish(entry, started, 400)
-            self._send_json(400, _error(str(e), param=e.param))
+            self._send_json(400, errors.bad_request(str(e), e.param))
             return
         except Exception as e:  # a bug in the double: say so loudly, answer like a broken provider
             traceback.print_exc(file=sys.stderr)
             entry["reason"] = f"double crashed: {type(e).__name__}: {e}"
             self._finish(entry, started, 500)
-            self._send_json(500, _error("The model double crashed on this request; see its stderr.", "server_error"))
+            self._send_json(500, errors.crashed())
             return
         tokens = prompt_tokens(request)
         output = completion_tokens(decision, request.max_output_tokens)
@@ -328,39 +333,17 @@ class _Handler(BaseHTTPRequestHandler):
                      usage={"input_tokens": tokens, "output_tokens": output})  # fmt: skip
         self._finish(entry, started, 200)
         time.sleep(latency)
-        self._answer(api, body, request, decision, tokens, pace)
-
-    def _answer(
-        self, api: str, body: dict[str, Any], request: ModelRequest, decision: Decision, tokens: int, pace: float
-    ) -> None:
         if not request.stream:
-            if api == "chat":
-                self._send_json(200, render_chat(request, decision, tokens))
-            else:
-                self._send_json(200, render_responses(body, request, decision, tokens))
-            return
-        frames: Any
-        if api == "chat":
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            frames = stream_chat(request, decision, tokens, include_usage)
+            self._send_json(200, api.render(body, request, decision, tokens))
+        elif not route.sse:  # Gemini's streamGenerateContent without alt=sse: one JSON array of the chunks
+            self._send_json(200, [frame.data for frame in api.stream(body, request, decision, tokens)])
         else:
-            frames = stream_responses(body, request, decision, tokens)
-        self._send_stream(frames, pace)
+            self._send_stream(api.stream(body, request, decision, tokens), pace)
 
     def _finish(self, entry: dict[str, Any], started: float, status: int) -> None:
         entry["status"] = status
         entry["handled_in_s"] = round(time.monotonic() - started, 4)
         self.server.state.record(entry)
-
-
-def _tool_names(body: dict[str, Any]) -> list[str]:
-    names = []
-    for tool in body.get("tools") or []:
-        if isinstance(tool, dict):
-            name = (tool.get("function") or {}).get("name") if "function" in tool else tool.get("name")
-            if name:
-                names.append(str(name))
-    return names
 
 
 class DoubleServer(ThreadingHTTPServer):
@@ -376,9 +359,19 @@ class DoubleServer(ThreadingHTTPServer):
         self.state = _State(stream_pace_s)
 
     @property
+    def root(self) -> str:
+        """``http://127.0.0.1:PORT``: Anthropic's base URL (clients add ``/v1/messages``)."""
+        return f"http://{HOST}:{self.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        """The base URL a client uses, ending in ``/v1``."""
-        return f"http://{HOST}:{self.server_address[1]}/v1"
+        """The base URL an OpenAI client uses, ending in ``/v1``."""
+        return f"{self.root}/v1"
+
+    @property
+    def gemini_url(self) -> str:
+        """The base URL a Gemini client uses, ending in ``/v1beta`` (clients add ``/models/{model}:...``)."""
+        return f"{self.root}/v1beta"
 
 
 def make_server(

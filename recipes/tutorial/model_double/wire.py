@@ -1,4 +1,4 @@
-"""What both wire formats share: SSE frames, delta pieces, content text, token budgets."""
+"""What the wire formats share: SSE frames, delta pieces, content text, token budgets."""
 
 from __future__ import annotations
 

@@ -1,0 +1,155 @@
+"""The model switch's ``litellm`` backend: its settings, each one-sentence refusal, and how a
+failed call reaches Temporal (retryable or not, after the server's Retry-After) -- against the
+wire-format double's Anthropic and Gemini routes, in this process, no Temporal needed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+from agents import ModelSettings, ModelTracing
+from temporalio.exceptions import ApplicationError
+
+from recipes.core.errors import ConfigurationError
+from recipes.core.litellm_backend import PROVIDER_KEYS, LitellmBackendProvider, ProviderErrors
+from recipes.core.meter import MeteredProvider
+from recipes.core.models import check_model, choose_model, ModelUnavailable
+from recipes.tutorial.model_double import make_server
+
+KEY = "sk-litellm-test-key"
+PROVIDERS = list(PROVIDER_KEYS)
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("AGENT_MODEL_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL",
+                 "LITELLM_MODEL", "LITELLM_API_BASE", *PROVIDER_KEYS.values()):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture(scope="module")
+def double():
+    server = make_server(api_key=KEY, stream_pace_s=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _base(server, provider: str) -> str:
+    root = server.url[: -len("/v1")]
+    return root + "/v1beta" if provider == "gemini" else root
+
+
+def test_litellm_model_alone_picks_the_backend(clean_env):
+    clean_env.setenv("LITELLM_MODEL", "anthropic/claude-test")
+    clean_env.setenv("ANTHROPIC_API_KEY", KEY)
+    choice = choose_model()
+    assert (choice.backend, choice.model, choice.base_url) == ("litellm", "anthropic/claude-test", None)
+    provider = choice.provider()
+    assert isinstance(provider, MeteredProvider) and isinstance(provider.inner, LitellmBackendProvider)
+
+
+def test_as_env_reproduces_the_choice_in_a_worker_without_the_key(clean_env):
+    clean_env.setenv("GEMINI_API_KEY", KEY)
+    choice = choose_model("litellm", "gemini/gemini-test", "http://127.0.0.1:9/v1beta")
+    env = choice.as_env()
+    assert KEY not in str(env), "the key reaches a worker from its own environment, never from the starter"
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    assert choose_model() == choice
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        ("", "needs a model, e.g. LITELLM_MODEL=anthropic/"),
+        ("claude-sonnet-4-5", "names no provider; write it as provider/model"),
+        ("mistral/mistral-large", "'mistral' (from 'mistral/mistral-large') is not one this tutorial supports: "
+                                  "anthropic (key in ANTHROPIC_API_KEY), gemini (key in GEMINI_API_KEY)"),
+        ("anthropic/claude-test", "needs ANTHROPIC_API_KEY; set it"),
+        ("gemini/gemini-test", "needs GEMINI_API_KEY; set it"),
+    ],
+)
+def test_a_model_string_it_cannot_use_is_one_sentence(clean_env, model, says):
+    with pytest.raises(ConfigurationError) as err:
+        choose_model("litellm", model)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def _ask(server, provider: str, key: str = KEY, stream: bool = False):
+    """One model call through the switch's provider, as the plugin's model activity makes it."""
+    model = LitellmBackendProvider(_base(server, provider)).get_model(f"{provider}/double-1")
+    assert isinstance(model, ProviderErrors)
+    args = ("Be brief.", "Say hello.", ModelSettings(max_tokens=64), [], None, [], ModelTracing.DISABLED)
+
+    async def call():
+        if not stream:
+            return await model.get_response(*args)
+        return [event async for event in model.stream_response(*args)]
+
+    return asyncio.run(call())
+
+
+@pytest.fixture
+def provider_key(clean_env):
+    def set_key(provider: str, key: str = KEY):
+        clean_env.setenv(PROVIDER_KEYS[provider], key)
+
+    return set_key
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_answer_comes_back_on_each_wire_format(provider, double, provider_key):
+    provider_key(provider)
+    response = _ask(double, provider)
+    assert "test double" in str(response.output), response.output
+    assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_a_wrong_key_fails_for_good_with_one_sentence(provider, stream, double, provider_key):
+    provider_key(provider, "sk-wrong")
+    before = len(double.state.requests())
+    with pytest.raises(ApplicationError) as err:
+        _ask(double, provider, stream=stream)
+    assert err.value.non_retryable and err.value.type == "ModelAuthenticationError"
+    assert err.value.message.startswith(f"{provider} rejected the API key in {PROVIDER_KEYS[provider]} (HTTP 4")
+    assert len(double.state.requests()) == before + 1, "LiteLLM did not retry underneath"
+
+
+@pytest.mark.parametrize(
+    ("provider", "status"),
+    [("anthropic", 429), ("anthropic", 529), ("anthropic", 503), ("gemini", 429), ("gemini", 500), ("gemini", 503)],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_a_passing_failure_is_retryable_after_the_servers_retry_after(provider, status, stream, double,
+                                                                       provider_key):  # fmt: skip
+    provider_key(provider)
+    double.state.reset(clear_log=True)
+    double.state.add_faults(1, {"kind": "error", "status": status, "retry_after_s": 7})
+    with pytest.raises(ApplicationError) as err:
+        _ask(double, provider, stream=stream)
+    assert not err.value.non_retryable, err.value
+    assert err.value.next_retry_delay == timedelta(seconds=7), "the server's Retry-After, not the policy's backoff"
+    assert err.value.message.startswith(f"{provider} answered HTTP "), err.value
+    assert [r["status"] for r in double.state.requests()] == [status], "one request: Temporal owns the retries"
+
+
+def test_check_model_turns_a_rejected_key_into_one_sentence(double, clean_env):
+    clean_env.setenv("ANTHROPIC_API_KEY", "sk-wrong")
+    choice = choose_model("litellm", "anthropic/double-1", _base(double, "anthropic"))
+    with pytest.raises(ModelUnavailable, match=r"^anthropic rejected the API key in ANTHROPIC_API_KEY"):
+        asyncio.run(check_model(choice))
+
+
+def test_check_model_names_a_server_that_is_not_there(clean_env):
+    clean_env.setenv("ANTHROPIC_API_KEY", KEY)
+    choice = choose_model("litellm", "anthropic/double-1", "http://127.0.0.1:9")
+    with pytest.raises(ModelUnavailable, match=r"^Cannot reach anthropic"):
+        asyncio.run(check_model(choice))
