@@ -206,8 +206,11 @@ def _litellm_settings(settings: ModelSettings) -> ModelSettings:
 
 
 def _status_of(err: Exception) -> int | None:
-    status = getattr(err, "status_code", None)  # LiteLLM reports Anthropic's 529 "overloaded" as a 500
-    return status if isinstance(status, int) else None
+    # LiteLLM reports Anthropic's 529 "overloaded" as a 500, keeping what the provider said aside.
+    for status in (getattr(err, "provider_status_code", None), getattr(err, "status_code", None)):
+        if isinstance(status, int):
+            return status
+    return None
 
 
 def _connection_failure(err: BaseException) -> str | None:
