@@ -106,6 +106,20 @@ async def weather(client: Client, queue: str) -> Runs:
     return runs
 
 
+async def mcp(client: Client, queue: str) -> Runs:
+    from recipes.mcp.workflows import McpAgentWorkflow
+
+    runs: Runs = []
+    for scenario, question in [
+        ("alerts_ca", "Any weather alerts in California?"),  # list-tools -> model -> call-tool -> model
+        ("bad_state", "Any weather alerts for state code 'ZZ'?"),  # the server's tool error, read by the model
+    ]:
+        handle = await client.start_workflow(McpAgentWorkflow.run, question, id=_id(scenario), task_queue=queue)
+        await handle.result()
+        runs.append((f"McpAgentWorkflow-{scenario}", handle))
+    return runs
+
+
 async def dynamic_tools(client: Client, queue: str) -> Runs:
     from recipes.dynamic_tools.registry import ToolRegistry
     from recipes.dynamic_tools.specs import ToolSpec
@@ -283,6 +297,7 @@ RECIPES = [
     Recipe("cost", "COST_TASK_QUEUE", cost),
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", payloads, env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),
     Recipe("shipping", "SHIPPING_TASK_QUEUE", shipping, worker_args=["--code", "v1"]),
+    Recipe("mcp", "MCP_AGENT_TASK_QUEUE", mcp),
 ]  # fmt: skip
 
 

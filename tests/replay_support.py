@@ -32,6 +32,8 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     from recipes.dynamic_tools.workflows import MODEL_PARAMS as DYNAMIC_PARAMS
     from recipes.dynamic_tools.workflows import DynamicToolsWorkflow
     from recipes.hello_temporal.workflows import HELLO_WORKFLOWS
+    from recipes.mcp.workflows import MODEL_PARAMS as MCP_PARAMS
+    from recipes.mcp.workflows import McpAgentWorkflow
     from recipes.microagents.worker import MODEL_PARAMS as MICRO_PARAMS
     from recipes.payloads.workflows import MODEL_PARAMS as PAYLOADS_PARAMS
     from recipes.payloads.workflows import AlertHistoryWorkflow
@@ -56,6 +58,8 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         "payloads": ([AlertHistoryWorkflow], PAYLOADS_PARAMS),
         # The current code is version 2 (patched); the stored runs are version 1's.
         "shipping": ([ReviewedAgentV2], SHIPPING_PARAMS),
+        # MCP operations are activities named after the server: replay needs no MCP server.
+        "mcp": ([McpAgentWorkflow], MCP_PARAMS),
     }
 
 

@@ -59,6 +59,9 @@ RUNS = {
     "shipping": Run(["recipes.shipping.starter", "Any weather alerts in Texas?"], "Screened: True",
                     "recipes.shipping.worker", "SHIPPING_TASK_QUEUE", worker_args=["--code", "v2"]),
     "cost": Run(["recipes.cost.compare", "--runs", "2"], "durability adds", "recipes.cost.worker", "COST_TASK_QUEUE"),
+    # The worker starts the copied MCP server (python -m recipes.mcp.server) over stdio.
+    "mcp": Run(["recipes.mcp.starter", "Any weather alerts in California?"], "Web UI:", "recipes.mcp.worker",
+               "MCP_AGENT_TASK_QUEUE"),
 }  # fmt: skip
 
 

@@ -95,12 +95,13 @@ def worker_identity() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
-def agents_plugin(model_params: ModelActivityParameters) -> tuple[OpenAIAgentsPlugin, ModelChoice]:
+def agents_plugin(model_params: ModelActivityParameters, **options: Any) -> tuple[OpenAIAgentsPlugin, ModelChoice]:
     """``OpenAIAgentsPlugin`` with the model switch's provider (metered), and the choice
-    it made; Agents SDK traces are routed locally first (:func:`install_tracing`)."""
+    it made; Agents SDK traces are routed locally first (:func:`install_tracing`).
+    ``options`` go to the plugin as they are (e.g. ``mcp_servers``)."""
     choice = choose_model()
     install_tracing(model=choice)
-    return OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider()), choice
+    return OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider(), **options), choice
 
 
 # --------------------------------------------------------------------------- settings
