@@ -7,11 +7,13 @@
 otherwise, stdio
     The worker starts the server itself, as a child process, from ``MCP_SERVER_COMMAND``
     (default: this Python running ``-m recipes.mcp.server``). Nothing to deploy; one server
-    process per worker connection.
+    process per worker (about 1.7 s to start, paid when the connection opens).
 
 The factory runs on the worker, inside the MCP activities, each time the worker opens a
-connection (the plugin keeps one per server and reuses it until it is idle for 5 minutes or
-breaks). Credentials a server needs are read here, from the worker's environment -- never
+connection. A connection of MCP's handshake-free protocol (stdio here, a ``--stateless`` HTTP
+server) is kept per worker and reused by every run until it is idle for 5 minutes or breaks; a
+stateful server's connection (the Agents SDK opens it with the handshake) lasts one activity.
+Credentials a server needs are read here, from the worker's environment -- never
 passed from the workflow as ``factory_argument``, which is recorded in the history. The stdio
 child gets only the variables it needs, not the worker's model keys.
 """
