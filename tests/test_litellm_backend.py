@@ -5,6 +5,8 @@ wire-format double's Anthropic and Gemini routes, in this process, no Temporal n
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -155,3 +157,12 @@ def test_check_model_names_a_server_that_is_not_there(clean_env):
     choice = choose_model("litellm", "anthropic/double-1", "http://127.0.0.1:9")
     with pytest.raises(ModelUnavailable, match=r"^Cannot reach anthropic"):
         asyncio.run(check_model(choice))
+
+
+def test_litellm_is_imported_when_the_worker_starts_not_in_its_first_model_call():
+    """The import takes seconds and blocks the event loop: inside the first model activity it stops the
+    heartbeats, and on a busy machine Temporal retries a call that was never lost."""
+    code = ("import sys\nfrom recipes.core.litellm_backend import LitellmBackendProvider\n"
+            "assert 'litellm' not in sys.modules, 'imported too early: every process would pay for it'\n"
+            "LitellmBackendProvider()\nassert 'litellm' in sys.modules, 'not imported by the provider'\n")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

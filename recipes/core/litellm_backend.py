@@ -96,16 +96,21 @@ class LitellmBackendProvider(ModelProvider):
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = base_url
+        # Import LiteLLM now, when the worker starts, not in its first model activity: the import takes
+        # seconds (more on a busy machine) and blocks the event loop, so the activity's heartbeats stop
+        # and Temporal retries a model call that was never lost.
+        _litellm()
+        from agents.extensions.models.litellm_model import LitellmModel
+
+        self._model_class = LitellmModel
 
     def get_model(self, model_name: str | None) -> Model:
         if not model_name:
             raise ConfigurationError(f"The litellm backend needs a model, e.g. {LITELLM_MODEL_ENV}={EXAMPLES}.")
         provider = check_litellm_model(model_name)
-        _litellm()
-        from agents.extensions.models.litellm_model import LitellmModel
 
         # The key is read here, on the worker, from the provider's variable: never an argument of anything.
-        inner = LitellmModel(model_name, base_url=self.base_url, api_key=os.environ[PROVIDER_KEYS[provider]])
+        inner = self._model_class(model_name, base_url=self.base_url, api_key=os.environ[PROVIDER_KEYS[provider]])
         return ProviderErrors(inner, provider)
 
 
