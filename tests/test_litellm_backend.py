@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from recipes.core.errors import ConfigurationError
 from recipes.core.litellm_backend import PROVIDER_KEYS, LitellmBackendProvider, ProviderErrors
 from recipes.core.meter import MeteredProvider
 from recipes.core.models import check_model, choose_model, ModelUnavailable
-from recipes.tutorial.model_double import make_server
+from recipes.tutorial.model_double import serving
 
 KEY = "sk-litellm-test-key"
 PROVIDERS = list(PROVIDER_KEYS)
@@ -34,12 +33,8 @@ def clean_env(monkeypatch):
 
 @pytest.fixture(scope="module")
 def double():
-    server = make_server(api_key=KEY, stream_pace_s=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(api_key=KEY, stream_pace_s=0) as server:
+        yield server
 
 
 def _base(server, provider: str) -> str:

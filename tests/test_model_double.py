@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -40,7 +39,7 @@ from recipes.microagents import team
 from recipes.microagents.activities import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
-from recipes.tutorial.model_double import ModelDouble, make_server
+from recipes.tutorial.model_double import ModelDouble, serving
 from recipes.tutorial.model_double.policy import decide
 from recipes.tutorial.model_double.conversation import Message, ModelRequest, Tool
 from recipes.weather.tools import explain_severity
@@ -210,15 +209,8 @@ def session_desk() -> Agent:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
-    srv = make_server(stream_pace_s=PACE_S)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(stream_pace_s=PACE_S) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(autouse=True)

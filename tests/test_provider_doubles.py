@@ -21,7 +21,6 @@ import asyncio
 import json
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,7 +34,7 @@ from agents.extensions.models.litellm_model import LitellmModel
 from litellm.exceptions import MidStreamFallbackError
 from pydantic import BaseModel
 
-from recipes.tutorial.model_double import ModelDouble, make_server
+from recipes.tutorial.model_double import ModelDouble, serving
 
 litellm.suppress_debug_info = True  # no "Provider List" banner per call for a model it does not know
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")  # pydantic on LiteLLM's own types
@@ -87,15 +86,8 @@ class Brief(BaseModel):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
-    srv = make_server(api_key=KEY, stream_pace_s=PACE_S)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(api_key=KEY, stream_pace_s=PACE_S) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(autouse=True)

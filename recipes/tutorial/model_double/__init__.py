@@ -58,6 +58,6 @@ from __future__ import annotations
 from .conversation import Decision, ModelRequest
 from .handle import ModelDouble
 from .policy import decide
-from .server import DEFAULT_MODEL, DoubleServer, make_server
+from .server import DEFAULT_MODEL, DoubleServer, make_server, serving
 
-__all__ = ["DEFAULT_MODEL", "Decision", "DoubleServer", "ModelRequest", "ModelDouble", "decide", "make_server"]
+__all__ = ["DEFAULT_MODEL", "Decision", "DoubleServer", "ModelRequest", "ModelDouble", "decide", "make_server", "serving"]

@@ -26,6 +26,8 @@ import time
 import traceback
 import uuid
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,7 +39,7 @@ from .policy import decide
 from .routes import CHAT, Route, find_route, style_for_path
 from .wire import completion_tokens, encode_frame, prompt_tokens
 
-__all__ = ["CONTROL_PREFIX", "DEFAULT_MODEL", "DEFAULT_STREAM_PACE_S", "HOST", "DoubleServer", "make_server"]
+__all__ = ["CONTROL_PREFIX", "DEFAULT_MODEL", "DEFAULT_STREAM_PACE_S", "HOST", "DoubleServer", "make_server", "serving"]
 
 HOST = "127.0.0.1"
 DEFAULT_MODEL = "double-1"
@@ -384,3 +386,17 @@ def make_server(
 ) -> DoubleServer:
     """Bind (not start) the double on 127.0.0.1:``port`` (0 = a free port); run it with ``serve_forever``."""
     return DoubleServer(port, api_key=api_key, model=model, stream_pace_s=stream_pace_s, quiet=quiet)
+
+
+@contextmanager
+def serving(**options: Any) -> Iterator[DoubleServer]:
+    """``make_server(**options)`` answering from a thread of this process until the block ends (for tests)."""
+    server = make_server(**options)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
