@@ -27,7 +27,7 @@ import os
 import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from agents import AgentOutputSchemaBase, Handoff, Model, ModelProvider, ModelResponse, ModelSettings, Tool
 from agents.items import TResponseInputItem, TResponseStreamEvent
@@ -138,11 +138,7 @@ class ProviderErrors(Model):
                 tracing, **kwargs,
             )  # fmt: skip
         except Exception as err:
-            translated = self.translate(err)
-            if translated is err:
-                raise
-            # Not chained: the history's root cause is then this sentence, not LiteLLM's wrapper.
-            raise translated from None
+            self._raise_translated(err)
 
     async def stream_response(
         self,
@@ -162,17 +158,20 @@ class ProviderErrors(Model):
             ):  # fmt: skip
                 yield event
         except Exception as err:
-            translated = self.translate(err)
-            if translated is err:
-                raise
-            # Not chained: the history's root cause is then this sentence, not LiteLLM's wrapper.
-            raise translated from None
+            self._raise_translated(err)
 
     def get_retry_advice(self, request: Any) -> Any:
         return self.inner.get_retry_advice(request)
 
     async def close(self) -> None:
         await self.inner.close()
+
+    def _raise_translated(self, err: Exception) -> NoReturn:
+        translated = self.translate(err)
+        if translated is err:
+            raise err
+        # Not chained: the history's root cause is then this sentence, not LiteLLM's wrapper.
+        raise translated from None
 
     def translate(self, err: Exception) -> Exception:
         """The error to raise for ``err``: itself unless it carries an HTTP status from LiteLLM."""
