@@ -18,7 +18,7 @@ JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(1
 endif
 endif
 
-.PHONY: install lab server web test unit notebooks bench bench-quick clear-outputs stop status clean distclean
+.PHONY: install browser lab server web test unit notebooks bench bench-quick clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
 # (say so, rather than silently keep the old one); a PYTHON that does not run leaves .venv alone.
@@ -82,8 +82,13 @@ web: server
 # Unit and integration tests plus every notebook executed by papermill -- with the
 # offline model and against the OpenAI wire-format double on both API paths. The
 # test session starts a dev server if none answers and stops the one it started.
-test: install
+test: install browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
+
+# The Chromium the browser tests drive: CHROMIUM_PATH, one on the PATH or Playwright's, else installed
+# (Debian's package as root, else Playwright's download); one line, timed, or one line saying what to do.
+browser: install
+	@$(PY) ci/browser.py
 
 # The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
 unit: install

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
+from ci.browser import NoBrowser, find_chromium
 from recipes.core.worker import READY_TEXT as WORKER_READY
 from recipes.streaming.web import READY_TEXT as WEB_READY
 from recipes.streaming.web import sse, with_keepalive
@@ -29,7 +29,6 @@ from recipes.tutorial.processes import REPO_ROOT, python_module
 from recipes.tutorial.proof import free_port
 
 QUESTION = "Any weather alerts in California?"
-CHROMIUM_ENV = "CHROMIUM_PATH"
 # The machine's closed network refuses Chromium's background connections; these keep it from trying.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -71,17 +70,14 @@ def site(temporal_server, weather, tmp_path_factory):
 
 
 def chromium_path() -> str:
-    """``$CHROMIUM_PATH``, else Debian's ``/usr/bin/chromium`` (or one on PATH); fails, never skips."""
-    given = os.environ.get(CHROMIUM_ENV, "").strip()
-    if given:
-        if not os.access(given, os.X_OK):
-            pytest.fail(f"{CHROMIUM_ENV}={given!r} is not an executable file; point it at a Chromium or Chrome binary.")
-        return given
-    candidates = ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
-    found = next((p for p in candidates if p and os.access(p, os.X_OK)), None)
+    """The browser `make test` found or installed (``ci/browser.py``); fails, never skips."""
+    try:
+        found = find_chromium()
+    except NoBrowser as err:
+        pytest.fail(str(err))
     if found is None:
-        pytest.fail(f"The browser tests need Chromium: `apt-get install chromium` on Debian/Ubuntu, "
-                    f"or set {CHROMIUM_ENV} to a Chromium or Chrome binary.")  # fmt: skip
+        pytest.fail("The browser tests need Chromium or Chrome: `make test` finds or installs one "
+                    "(python ci/browser.py), or set CHROMIUM_PATH to a Chromium or Chrome binary.")  # fmt: skip
     return found
 
 
