@@ -86,8 +86,82 @@ class TestNotebook:
         assert any(names_read(a.test) & computed for a in asserts), \
             "the check cell must assert on a value the notebook computed in an earlier cell"
 
+    def test_checks_no_order_between_two_timings(self, path):
+        # A busy machine reorders two measured times (nb13 once read plain 23 ms, local 138 ms, activities
+        # 135 ms); a lesson about speed is proven from counts in the history or a structural margin.
+        found = [f"code cell {i}: {order}" for i, c in enumerate(code_cells(path)) for order in timing_orders(source(c))]
+        assert not found, ("a check compares two timings, which a busy machine can reorder; prove it from the "
+                           "history's counts, or mark a lower bound a slow machine only makes truer "
+                           f"('# lower bound: why'): {found}")  # fmt: skip
+
     def test_is_listed_in_the_readme(self, path):
         assert path.name in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+#: A name that holds a time or a rate: ``p50_ms``, ``gap_s``, ``runs_per_s``, ``durable_first``, ``total_seconds()``.
+TIMING_WORD = re.compile(r"(?:^|_)(?:ms|s|secs?|seconds|p\d\d|latency|elapsed|duration|per_s|first|gap|ratio|rate)(?:$|_)")
+ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+LOWER_BOUND = re.compile(r"#\s*lower bound:\s*\S")
+
+
+def reads_a_timing(node: ast.AST) -> bool:
+    """Whether an expression reads a time: a name, attribute, function or string key that says so (a
+    ``len(...)`` of one is a count, not a time)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+        return False
+    words = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            words.append(n.id)
+        elif isinstance(n, ast.Attribute):
+            words.append(n.attr)
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+            words.append(n.value.replace(" ", "_"))
+    return any(TIMING_WORD.search(word.lower()) for word in words)
+
+
+def timing_orders(code: str) -> list[str]:
+    """The asserts in ``code`` that order two timings (``<``, ``>``, ...), unless marked as a lower bound."""
+    if code.lstrip().startswith("%%"):
+        return []  # a cell magic (an exercise's %%writefile): not Python to the kernel
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()]
+    found = []
+    for node in ast.walk(parse("\n".join(lines))):
+        if not isinstance(node, ast.Assert):
+            continue
+        if any(LOWER_BOUND.search(line) for line in lines[node.lineno - 1: node.end_lineno]):
+            continue  # e.g. a gap at least the Retry-After the server sent: load only makes it longer
+        for compare in (n for n in ast.walk(node.test) if isinstance(n, ast.Compare)):
+            operands = [compare.left, *compare.comparators]
+            if any(isinstance(op, ORDER) for op in compare.ops) and sum(map(reads_a_timing, operands)) >= 2:
+                found.append(ast.unparse(compare))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("exercises/**/*.ipynb")), ids=lambda p: p.stem)
+def test_exercises_check_no_order_between_two_timings(path):
+    found = [f"code cell {i}: {order}" for i, c in enumerate(code_cells(path)) for order in timing_orders(source(c))]
+    assert not found, found
+
+
+@pytest.mark.parametrize("code", [
+    "assert plain.p50_ms < as_local.p50_ms < durable.p50_ms, (plain.p50_ms, as_local.p50_ms)",  # nb13, once
+    "assert runs_per_s[max_workers] > 1.3 * runs_per_s[1], runs_per_s",
+    "assert p50(path, 'mean_gap_s', all_timings) > p50('plain', 'mean_gap_s'), rows",
+    "if offline:\n    assert durable_first > plain_first",
+])
+def test_a_timing_order_is_caught(code):
+    assert timing_orders(code), code
+
+
+@pytest.mark.parametrize("code", [
+    "assert limited['gap_s'] >= 2.9 and '429' in limited['retried after']",  # a timing against a constant
+    "assert len(t.samples_ms) >= runs",  # a count
+    "assert as_locals['workflow tasks'] < as_activities['workflow tasks']",  # counted in the history
+    "assert gap_after_429 >= retry_after_s - 0.1, gap_after_429  # lower bound: the server asked for that wait",
+])
+def test_counts_constants_and_marked_lower_bounds_pass(code):
+    assert not timing_orders(code), code
 
 
 def test_workflow_sandbox_is_never_switched_off():

@@ -74,6 +74,8 @@ class Throughput:
     runs: int
     concurrency: int
     seconds: float
+    workflow_ids: tuple[str, ...] = ()
+    """The runs, to read back from their histories which workers ran them."""
 
     @property
     def runs_per_s(self) -> float:
@@ -192,13 +194,15 @@ async def throughput(client: Client, task_queue: str, *, runs: int, concurrency:
         raise ValueError(f"runs and concurrency must be at least 1, not {runs} and {concurrency}")
     gate = asyncio.Semaphore(concurrency)
 
-    async def one_run():
+    ids = tuple(_run_id("cost-load") for _ in range(runs))
+
+    async def one_run(workflow_id: str):
         async with gate:
-            await client.execute_workflow(CostAgentWorkflow.run, question, id=_run_id("cost-load"), task_queue=task_queue)
+            await client.execute_workflow(CostAgentWorkflow.run, question, id=workflow_id, task_queue=task_queue)
 
     started = time.perf_counter()
-    await asyncio.gather(*(one_run() for _ in range(runs)))
-    return Throughput(runs, concurrency, time.perf_counter() - started)
+    await asyncio.gather(*(one_run(workflow_id) for workflow_id in ids))
+    return Throughput(runs, concurrency, time.perf_counter() - started, ids)
 
 
 @dataclass
