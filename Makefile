@@ -18,7 +18,7 @@ JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(1
 endif
 endif
 
-.PHONY: install browser lab server web test unit notebooks bench bench-quick clear-outputs stop status clean distclean
+.PHONY: install browser lab server web test soak unit notebooks bench bench-quick clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
 # (say so, rather than silently keep the old one); a PYTHON that does not run leaves .venv alone.
@@ -80,15 +80,23 @@ web: server
 	$(PY) -m recipes.streaming.web
 
 # Unit and integration tests plus every notebook executed by papermill -- with the
-# offline model and against the OpenAI wire-format double on both API paths. The
+# offline model and against the model wire-format double on one real-model path. The
 # test session starts a dev server if none answers and stops the one it started.
+# Bytecode may be written (a shell with PYTHONDONTWRITEBYTECODE set would make every test process
+# rewrite the test modules' asserts and compile recipes/ again). pytest's last lines say how long it took.
 test: install browser
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The Chromium the browser tests drive: CHROMIUM_PATH, one on the PATH or Playwright's, else installed
 # (Debian's package as root, else Playwright's download); one line, timed, or one line saying what to do.
 browser: install
 	@$(PY) ci/browser.py
+
+# Flakes before users find them: the suite SOAK_RUNS times beside a busy loop per core, then every test
+# that failed at least once (reports in build/soak/).
+SOAK_RUNS ?= 2
+soak: install browser
+	env -u PYTHONDONTWRITEBYTECODE $(PY) ci/soak.py --runs $(SOAK_RUNS) --workers $(TEST_WORKERS)
 
 # The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
 unit: install

@@ -3,6 +3,8 @@ NWS stand-in, the OpenAI wire-format double, and a logger of outside connections
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 
 import pytest
@@ -74,15 +76,34 @@ def pytest_sessionfinish(session, exitstatus):
 FIGURES = "figures"
 
 
-def pytest_terminal_summary(terminalreporter):
+#: What `make test` should take on an idle 2-core machine, install excluded (issue: a newcomer's first run).
+SUITE_TARGET_S = 600
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_STARTED] = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter, config):
     """Measured figures tests recorded (``record_property("figures", text)``), printed
-    in the normal log whether the test ran here or in an xdist worker."""
+    in the normal log whether the test ran here or in an xdist worker; then the suite's
+    own time against its target, with the machine's cores (a figure, never a failure)."""
     lines = [value for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed")
              for name, value in report.user_properties if name == FIGURES]  # fmt: skip
     if lines:
         terminalreporter.section("measured")
         for text in sorted(lines):  # grouped by their prefix ("chaos: ...", "notebook ...")
             terminalreporter.write_line(text)
+    started = config.stash.get(_STARTED, None)
+    if started is not None and not _is_xdist_worker(config):
+        took = time.monotonic() - started
+        terminalreporter.write_line(
+            f"suite: {took // 60:.0f} min {took % 60:.0f} s on {os.cpu_count()} core(s), install excluded "
+            f"(target on an idle 2-core machine: under {SUITE_TARGET_S // 60} min; load average now "
+            f"{os.getloadavg()[0]:.1f})")  # fmt: skip
+
+
+_STARTED = pytest.StashKey()
 
 
 @pytest.fixture(scope="module")

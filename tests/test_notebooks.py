@@ -1,21 +1,18 @@
-"""Every notebook in notebooks/ is a test, four times over: papermill runs it top to
-bottom in a fresh kernel with the offline model, and against the model wire-format
-double on the paths the real-model backends use: Chat Completions for
-``openai-compatible``, the Responses API for ``openai``, and Anthropic's Messages API
-through LiteLLM for ``litellm`` (Claude). Its last cell asserts the lesson it teaches.
-A new notebook is picked up with no edit here.
+"""Every notebook in notebooks/ is a test, twice over: papermill runs it top to bottom in a fresh
+kernel with the offline model, and once against the model wire-format double on one of the paths
+the real-model backends use: Chat Completions for ``openai-compatible`` (``chat``), the Responses
+API for ``openai`` (``responses``), or Anthropic's Messages API through LiteLLM for ``litellm``
+(``claude``). Its last cell asserts the lesson it teaches. A notebook's metadata names its paths and
+why that wire format (``"tutorial": {"model_paths": ["offline", "chat"], "model_paths_why": "..."}``);
+one that calls no model runs once, on the double, which must then see no request. Each wire format is
+run by at least two notebooks. A second run of a notebook on another wire format proves the same
+lesson again at ~3 CPU-seconds per kernel and worker start, on a CPU-bound suite.
 
 After each run: nothing the notebook started is still running; nothing tried to
 reach another machine (all outside traffic goes to a logging proxy that refuses
 it); and with the double, the notebook sent it at least one model request and its
 API key appears in no history, ledger line, log or executed notebook. Executed
 copies are kept in build/notebooks/<backend>/.
-
-A notebook's metadata can narrow this, saying why (``"tutorial": {"model_paths": [...],
-"model_paths_why": "..."}``): one that calls no model runs once, on the double, which
-must then see no request; one whose model path another notebook already proves on both
-API paths runs offline and on one of them. The suite is CPU-bound on 2 cores, and each
-run costs a kernel and its worker processes (about 3 CPU-seconds each to import).
 """
 
 from __future__ import annotations
@@ -111,15 +108,16 @@ def places_holding(secret: str, *, executed: Path, started: datetime, ledger_mar
 NO_MODEL = ["no model"]
 
 
+WIRE_FORMATS = [name for name in BACKENDS if name != "offline"]
+
+
 def model_paths(path: Path) -> list[str]:
-    """The backends a notebook runs on: every one, unless its metadata narrows it (with a why)."""
+    """The backends a notebook runs on, from its metadata: offline and one wire format (or "no model")."""
     meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tutorial", {})
-    paths = meta.get("model_paths", list(BACKENDS))
-    if paths != list(BACKENDS):
-        assert meta.get("model_paths_why"), f"{path.name}: model_paths narrowed without a model_paths_why"
-        assert paths == NO_MODEL or ("offline" in paths and set(paths) < set(BACKENDS)), (path.name, paths)
-        # Every notebook that calls a model must hold on a provider other than OpenAI, too.
-        assert paths == NO_MODEL or "claude" in paths, f"{path.name}: a notebook that calls a model runs on claude"
+    paths = meta.get("model_paths")
+    assert paths and meta.get("model_paths_why"), f"{path.name}: say which model paths it runs on, and why"
+    assert paths == NO_MODEL or (paths[0] == "offline" and len(paths) == 2 and paths[1] in WIRE_FORMATS), (
+        f"{path.name}: model_paths must be {NO_MODEL} or ['offline', one of {WIRE_FORMATS}], not {paths}")
     return paths
 
 
@@ -214,6 +212,11 @@ def test_the_key_search_finds_a_key_where_it_is(tmp_path, temporal_server):
     assert str(notebook) in found and any(f.startswith("the history of a workflow") for f in found), found
     if temporal_server.db_file:  # a server this tutorial started: its database file is searched too
         assert any(f.startswith("the server's database") for f in found), found
+
+
+def test_each_wire_format_is_run_by_at_least_two_notebooks():
+    runs_on = {fmt: [p.stem[:2] for p in notebook_paths() if fmt in model_paths(p)] for fmt in WIRE_FORMATS}
+    assert all(len(notebooks) >= 2 for notebooks in runs_on.values()), runs_on
 
 
 def test_nothing_left_sees_a_process_it_tagged(monkeypatch):

@@ -27,16 +27,21 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm is imported: no cost-map fetch
 
 import httpx
-import litellm
 import pytest
 from agents import Agent, RunConfig, Runner, function_tool
-from agents.extensions.models.litellm_model import LitellmModel
-from litellm.exceptions import MidStreamFallbackError
 from pydantic import BaseModel
 
 from recipes.tutorial.model_double import ModelDouble, serving
 
-litellm.suppress_debug_info = True  # no "Provider List" banner per call for a model it does not know
+
+
+def _litellm():
+    """LiteLLM, imported by the tests that use it: at module level every test process would pay its
+    seconds of import while collecting, whichever tests it then runs."""
+    import litellm
+
+    litellm.suppress_debug_info = True  # no "Provider List" banner per call for a model it does not know
+    return litellm
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")  # pydantic on LiteLLM's own types
 
 PROVIDERS = ["anthropic", "gemini"]
@@ -110,8 +115,8 @@ def complete(server: Any, provider: str, messages: list[dict[str, Any]], *, key:
     """``litellm.acompletion`` against the double; a stream is read to the end (its chunks returned)."""
 
     async def go() -> Any:
-        response = await litellm.acompletion(model=f"{provider}/double-1", api_base=base(server, provider),
-                                             api_key=key, num_retries=0, messages=messages, **kwargs)  # fmt: skip
+        response = await _litellm().acompletion(model=f"{provider}/double-1", api_base=base(server, provider),
+                                                api_key=key, num_retries=0, messages=messages, **kwargs)  # fmt: skip
         if kwargs.get("stream"):
             return [chunk async for chunk in response]
         return response
@@ -125,7 +130,10 @@ def failure(server: Any, provider: str, messages: list[dict[str, Any]], **kwargs
     return raised.value
 
 
-def model(server: Any, provider: str) -> LitellmModel:
+def model(server: Any, provider: str) -> Any:
+    from agents.extensions.models.litellm_model import LitellmModel
+
+    _litellm()
     return LitellmModel(f"{provider}/double-1", base_url=base(server, provider), api_key=KEY)
 
 
@@ -224,36 +232,37 @@ def test_response_format_gets_json_for_the_schema(server: Any, provider: str) ->
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_wrong_key_is_an_authentication_error_not_retried(server: Any, provider: str) -> None:
     error = failure(server, provider, [{"role": "user", "content": "Hi"}], key="sk-wrong")
-    assert isinstance(error, litellm.AuthenticationError) and error.status_code == 401
+    assert isinstance(error, _litellm().AuthenticationError) and error.status_code == 401
     # Google answers a wrong key with HTTP 400 INVALID_ARGUMENT; LiteLLM maps its message to a 401.
     [entry] = server.state.requests()
     assert (entry["auth"], entry["status"]) == ("wrong", 401 if provider == "anthropic" else 400)
 
 
-FAULTS = [  # provider, injected status, streamed, the class LiteLLM raises, its status_code
-    ("anthropic", 429, False, litellm.RateLimitError, 429),
-    ("anthropic", 429, True, litellm.RateLimitError, 429),
-    ("anthropic", 500, False, litellm.InternalServerError, 500),
-    ("anthropic", 503, False, litellm.ServiceUnavailableError, 503),
-    ("anthropic", 529, False, litellm.InternalServerError, 500),  # provider_status_code keeps the 529
-    ("gemini", 429, False, litellm.RateLimitError, 429),
-    ("gemini", 429, True, MidStreamFallbackError, 429),  # wraps the RateLimitError
-    ("gemini", 500, False, litellm.InternalServerError, 500),
-    ("gemini", 503, False, litellm.InternalServerError, 500),  # "The model is overloaded." -> 500
+FAULTS = [  # provider, injected status, streamed, the class LiteLLM raises (litellm.exceptions), its status_code
+    ("anthropic", 429, False, "RateLimitError", 429),
+    ("anthropic", 429, True, "RateLimitError", 429),
+    ("anthropic", 500, False, "InternalServerError", 500),
+    ("anthropic", 503, False, "ServiceUnavailableError", 503),
+    ("anthropic", 529, False, "InternalServerError", 500),  # provider_status_code keeps the 529
+    ("gemini", 429, False, "RateLimitError", 429),
+    ("gemini", 429, True, "MidStreamFallbackError", 429),  # wraps the RateLimitError
+    ("gemini", 500, False, "InternalServerError", 500),
+    ("gemini", 503, False, "InternalServerError", 500),  # "The model is overloaded." -> 500
 ]
 
 
 @pytest.mark.parametrize(("provider", "status", "stream", "raised", "status_code"), FAULTS)
 def test_injected_faults_map_to_litellms_errors(
-    server: Any, provider: str, status: int, stream: bool, raised: type, status_code: int
+    server: Any, provider: str, status: int, stream: bool, raised: str, status_code: int
 ) -> None:
     server.state.add_faults(1, {"kind": "error", "status": status, "retry_after_s": 7})
     error = failure(server, provider, [{"role": "user", "content": "Hi"}], stream=stream)
-    assert type(error) is raised and error.status_code == status_code
+    exceptions = _litellm().exceptions
+    assert type(error) is getattr(exceptions, raised) and error.status_code == status_code
     if status == 529:
         assert error.provider_status_code == 529
     if stream and provider == "gemini":
-        assert isinstance(error.original_exception, litellm.RateLimitError)
+        assert isinstance(error.original_exception, exceptions.RateLimitError)
     # Retry-After reaches LiteLLM but only survives on litellm_response_headers: the error's .response is
     # one LiteLLM makes up, so an OpenAI-style reader of exc.response.headers (Temporal's model activity,
     # the Agents SDK's retry advice) does not see it.
@@ -540,8 +549,8 @@ def test_handle_env_per_provider_and_no_trace_of_the_key(tmp_path: Any) -> None:
             double.env(provider="cohere")
         hello = [{"role": "user", "content": "Hello!"}]
         for env, key in ((anthropic_env, "ANTHROPIC_API_KEY"), (gemini_env, "GEMINI_API_KEY")):
-            reply = asyncio.run(litellm.acompletion(model=env["LITELLM_MODEL"], api_base=env["LITELLM_API_BASE"],
-                                                    api_key=env[key], num_retries=0, messages=hello))  # fmt: skip
+            reply = asyncio.run(_litellm().acompletion(model=env["LITELLM_MODEL"], api_base=env["LITELLM_API_BASE"],
+                                                       api_key=env[key], num_retries=0, messages=hello))  # fmt: skip
             assert "test double" in reply.choices[0].message.content
         double.fail_next(1, status=429, retry_after_s=3)
         limited = httpx.post(f"{double.gemini_url}/models/double-1:generateContent?key={KEY}",
