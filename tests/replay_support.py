@@ -12,10 +12,11 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.openai_agents import ModelActivityParameters
 from temporalio.worker import ExecuteWorkflowInput, Interceptor, WorkflowInboundInterceptor, WorkflowInterceptorClassInput
 
 from ci.capture_histories import HISTORIES, REGENERATE, REPO_ROOT
+from recipes.core.agent_failures import AgentsPlugin
 from recipes.shipping.replay import HistoryFileError, ReplayFailed, StoredHistory
 from recipes.shipping.replay import load_history as _load_history
 from recipes.shipping.replay import replay as _replay
@@ -70,7 +71,7 @@ def recipe_plugins(recipe: str, **plugin_options: Any) -> list:
     """The plugins the recipe's worker has: ``OpenAIAgentsPlugin`` with its model parameters.
     No model provider: replay never calls the model."""
     params = RECIPES[recipe][1]
-    return [] if params is None else [OpenAIAgentsPlugin(model_params=params, **plugin_options)]
+    return [] if params is None else [AgentsPlugin(model_params=params, **plugin_options)]
 
 
 # --------------------------------------------------------------------------- loading

@@ -272,20 +272,22 @@ def test_not_safe_a_workflow_tool_moved_into_an_activity():
     assert "'invoke_model_activity' does not match activity type of activity command 'explain_severity'" in str(failure)
 
 
-def test_not_safe_max_turns_below_what_the_run_used_fails_the_workflow_task():
-    """Not a nondeterminism error: the SDK raises MaxTurnsExceeded in the workflow code, which
-    fails the workflow *task* -- a deployed worker would retry that task, and the run would
-    hang, until the code is fixed."""
+def test_not_safe_max_turns_below_what_the_run_used_is_caught_by_replay():
+    """The SDK raises MaxTurnsExceeded in the workflow code; the worker's AgentsPlugin turns that into
+    failing the run, where the recorded run went on to its next model call: a nondeterminism error at
+    that event. A deployed worker would fail that run's workflow task until the code is fixed."""
     failure = replay_failure(alerts_ca(), variants.WeatherMaxTurnsLowered)
-    assert not isinstance(failure.error, NondeterminismError)
-    assert "Max turns (1) exceeded" in str(failure) and "fails:" in str(failure)
+    assert isinstance(failure.error, NondeterminismError), failure
+    assert "Fail workflow machine does not handle this event" in str(failure)
+    assert "ActivityTaskScheduled invoke_model_activity" in str(failure), failure
 
 
-def test_not_safe_a_tool_taken_off_the_agent_fails_the_workflow_task():
-    """The recorded model answer calls get_weather_alerts; the agent no longer has it."""
+def test_not_safe_a_tool_taken_off_the_agent_is_caught_by_replay():
+    """The recorded model answer calls get_weather_alerts; the agent no longer has it: the SDK's
+    ModelBehaviorError would end the run where the history scheduled that tool."""
     failure = replay_failure(alerts_ca(), variants.WeatherWithoutAlertsTool)
-    assert not isinstance(failure.error, NondeterminismError)
-    assert "Tool get_weather_alerts not found in agent Weather agent" in str(failure)
+    assert isinstance(failure.error, NondeterminismError), failure
+    assert "ActivityTaskScheduled get_weather_alerts" in str(failure), failure
 
 
 # --------------------------------------------------------------------------- shipping a new step

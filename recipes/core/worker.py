@@ -67,6 +67,7 @@ from typing import Any
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
+from recipes.core.agent_failures import AgentsPlugin
 from recipes.core.errors import ConfigurationError
 from recipes.core.models import ModelChoice, choose_model
 from recipes.core.scripts import run_script
@@ -97,11 +98,13 @@ def worker_identity() -> str:
 
 def agents_plugin(model_params: ModelActivityParameters, **options: Any) -> tuple[OpenAIAgentsPlugin, ModelChoice]:
     """``OpenAIAgentsPlugin`` with the model switch's provider (metered), and the choice
-    it made; Agents SDK traces are routed locally first (:func:`install_tracing`).
-    ``options`` go to the plugin as they are (e.g. ``mcp_servers``)."""
+    it made; Agents SDK traces are routed locally first (:func:`install_tracing`). It is
+    :class:`~recipes.core.agent_failures.AgentsPlugin`: whatever the model does, a run ends
+    (an Agents SDK error fails it with one sentence instead of retrying its workflow task
+    forever). ``options`` go to the plugin as they are (e.g. ``mcp_servers``)."""
     choice = choose_model()
     install_tracing(model=choice)
-    return OpenAIAgentsPlugin(model_params=model_params, model_provider=choice.provider(), **options), choice
+    return AgentsPlugin(model_params=model_params, model_provider=choice.provider(), **options), choice
 
 
 # --------------------------------------------------------------------------- settings

@@ -9,7 +9,7 @@ activity, its type and id -- never its input, its options or its summary.
 
     save_history("histories/ReviewedAgentWorkflow-v1.json", await handle.fetch_history())   # once, from a real run
     history = load_history("histories/ReviewedAgentWorkflow-v1.json")
-    await replay(history, workflows=[ReviewedAgentV2], plugins=[OpenAIAgentsPlugin(model_params=...)])
+    await replay(history, workflows=[ReviewedAgentV2], plugins=[AgentsPlugin(model_params=...)])
     # raises ReplayFailed: "Replaying ... (ReviewedAgentWorkflow, workflow id ...) is not deterministic:
     #   ... The history has event 11, ActivityTaskScheduled invoke_model_activity (activity id 1) there. ..."
 
@@ -217,10 +217,10 @@ async def main(argv: list[str] | None = None) -> int:
     workflows = [_import(spec) for spec in args.workflow.split(",")]
     plugins = []
     if args.model_params:
-        from temporalio.openai_agents import OpenAIAgentsPlugin
+        from recipes.core.agent_failures import AgentsPlugin
 
         module, _, name = args.model_params.partition(":")
-        plugins.append(OpenAIAgentsPlugin(model_params=getattr(importlib.import_module(module), name)))
+        plugins.append(AgentsPlugin(model_params=getattr(importlib.import_module(module), name)))
     failed = 0
     for path in args.histories:
         try:

@@ -86,9 +86,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from temporalio import workflow
 from temporalio.contrib.opentelemetry import OpenTelemetryPlugin, ReplaySafeTracerProvider, create_tracer_provider
-from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.openai_agents import ModelActivityParameters
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from recipes.core.agent_failures import AgentsPlugin
 from recipes.core.errors import ConfigurationError
 
 __all__ = ["OTLP_ENDPOINT_ENV", "OtelTracing", "QuietOtlpExporter", "SpansEndInTheirRun", "WorkerMetrics", "install_otel_tracing",
@@ -179,7 +180,7 @@ def traced_plugins(
     instrumentation, and Temporal's OpenTelemetry plugin. Installs tracing first if needed."""
     install_otel_tracing()
     return [
-        OpenAIAgentsPlugin(model_params=model_params, model_provider=model_provider, use_otel_instrumentation=True),
+        AgentsPlugin(model_params=model_params, model_provider=model_provider, use_otel_instrumentation=True),
         OpenTelemetryPlugin(add_temporal_spans=True),
     ]
 

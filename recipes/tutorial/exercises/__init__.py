@@ -27,10 +27,11 @@ from types import ModuleType
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.openai_agents import ModelActivityParameters
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from recipes.core.agent_failures import AgentsPlugin
 from recipes.core.errors import TutorialError
 from recipes.core.settings import connect
 from recipes.tutorial.notebook import NotebookSetup
@@ -94,7 +95,7 @@ async def running_worker(nb: NotebookSetup, model_params: ModelActivityParameter
                          activities: Sequence[object]):  # fmt: skip
     """A worker in this kernel on a task queue of its own, with this notebook's model; yields
     ``(client, task_queue)`` and stops the worker when the block ends."""
-    plugin = OpenAIAgentsPlugin(model_params=model_params, model_provider=nb.model.provider())
+    plugin = AgentsPlugin(model_params=model_params, model_provider=nb.model.provider())
     client = await connect(nb.temporal, plugins=[plugin])
     task_queue = f"exercise-{uuid.uuid4().hex[:8]}"
     try:

@@ -115,9 +115,13 @@ class Decision:
     arguments: dict[str, Any] | None = None
     reason: str = ""
     """Why, in a few words (for the request log)."""
+    raw_arguments: str | None = None
+    """Arguments sent as this text instead of ``arguments`` (a model writing broken JSON; OpenAI's formats)."""
 
     @property
     def arguments_json(self) -> str:
+        if self.raw_arguments is not None:
+            return self.raw_arguments
         return json.dumps(self.arguments or {}, ensure_ascii=False)
 
 

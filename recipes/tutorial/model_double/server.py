@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .conversation import RequestError
+from .misbehaviour import SERVER_ERROR_MESSAGE, UnknownBehaviour, cue, misbehave
 from .errors import OPENAI_ERRORS
 from .policy import decide
 from .routes import CHAT, Route, find_route, style_for_path
@@ -318,10 +319,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             request = api.parse(body, route)
             decision = decide(request)
-        except RequestError as e:
+            behaviour = cue(request)
+        except (RequestError, UnknownBehaviour) as e:
             entry["reason"] = str(e)
             self._finish(entry, started, 400)
-            self._send_json(400, errors.bad_request(str(e), e.param))
+            self._send_json(400, errors.bad_request(str(e), getattr(e, "param", None)))
             return
         except Exception as e:  # a bug in the double: say so loudly, answer like a broken provider
             traceback.print_exc(file=sys.stderr)
@@ -329,6 +331,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._finish(entry, started, 500)
             self._send_json(500, errors.crashed())
             return
+        if behaviour == "server_error":  # llama-server's answer to output its grammar could not parse
+            entry["reason"] = f"#misbehave:{behaviour}"
+            self._finish(entry, started, 500)
+            self._send_json(500, errors.body(500, SERVER_ERROR_MESSAGE))
+            return
+        if behaviour:
+            decision = misbehave(behaviour, request, decision, api=api.name)
         tokens = prompt_tokens(request)
         output = completion_tokens(decision, request.max_output_tokens)
         entry.update(decision=decision.kind, tool=decision.tool, arguments=decision.arguments, reason=decision.reason,

@@ -1,0 +1,160 @@
+"""Whatever the model does, the run ends: an Agents SDK error fails the run with one sentence.
+
+Inside a workflow, an exception that is not a Temporal failure fails the *workflow task*, not the
+workflow, and Temporal retries the task forever: the run stays Running, the Web UI turns red, nobody
+gets an answer. The Agents SDK raises its own errors (``AgentsException``) for what a model did —
+``MaxTurnsExceeded`` (it kept calling tools), ``ModelBehaviorError`` (it called a tool that does not
+exist, or sent arguments that are not JSON), ``ModelRefusalError``, ``ToolTimeoutError``, a guardrail's
+tripwire, ``UserError`` — and the plugin (temporalio-openai-agents 1.1.0) makes one a workflow failure
+only when a Temporal failure caused it. Replaying the same history gives the same error, so no retry
+of the workflow task can ever succeed.
+
+:class:`AgentsPlugin` is ``OpenAIAgentsPlugin`` plus a worker interceptor that catches an
+``AgentsException`` leaving a workflow's run method, signal handler or update handler and raises a
+non-retryable ``ApplicationError`` in its place: its message is one sentence saying what the model did
+(:func:`describe`), its ``type`` the SDK's class name (``MaxTurnsExceeded``), so a caller can tell them
+apart. From a run method or signal handler it fails the run; from an update handler it fails that
+update, and the session goes on. Errors the SDK can handle on purpose are better handled there:
+``Runner.run(..., error_handlers={"max_turns": ...})`` turns a run past ``max_turns`` into an answer.
+
+    plugin = AgentsPlugin(model_params=MODEL_PARAMS, model_provider=...)   # on the worker and replayer
+    ...
+    except WorkflowFailureError as err:
+        print(err.cause.message)   # "max_turns (10) exceeded: the model kept calling get_weather_alerts (10 times)."
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any, NoReturn
+
+from agents import (
+    AgentsException,
+    InputGuardrailTripwireTriggered,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    OutputGuardrailTripwireTriggered,
+    ToolInputGuardrailTripwireTriggered,
+    ToolOutputGuardrailTripwireTriggered,
+    UserError,
+)
+from agents.exceptions import ModelRefusalError, ModelTimeoutError, ToolTimeoutError
+from agents.items import HandoffCallItem, ToolCallItem
+from temporalio.exceptions import ApplicationError
+from temporalio.openai_agents import OpenAIAgentsPlugin
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    ReplayerConfig,
+    WorkerConfig,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+__all__ = ["AgentsPlugin", "EndRunsOnAgentErrors", "describe"]
+
+_LONGEST = 200
+
+
+def _clip(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+
+
+def _calls(err: AgentsException) -> list[str]:
+    """The tools the model called in this run, in order (handoffs as ``transfer_to_...``)."""
+    items = err.run_data.new_items if err.run_data else []
+    return [item.tool_name or "a tool" if isinstance(item, ToolCallItem) else getattr(item.raw_item, "name", "a handoff")
+            for item in items if isinstance(item, (ToolCallItem, HandoffCallItem))]  # fmt: skip
+
+
+def _agent(err: AgentsException) -> str:
+    return f" (agent {err.run_data.last_agent.name})" if err.run_data else ""
+
+
+def describe(err: AgentsException) -> str:
+    """One sentence for what the model (or the agent's set-up) did to end the run."""
+    if isinstance(err, MaxTurnsExceeded):
+        limit = re.search(r"\((\d+)\)", err.message)
+        what = f"max_turns ({limit.group(1)})" if limit else "max_turns"
+        calls = _calls(err)
+        if not calls:
+            return f"{what} exceeded: the model never gave a final answer{_agent(err)}."
+        tool, times = Counter(calls).most_common(1)[0]
+        return f"{what} exceeded: the model kept calling {tool} ({times} of {len(calls)} tool calls) without answering{_agent(err)}."
+    if isinstance(err, ModelBehaviorError):
+        missing = re.match(r"Tool (\S+) not found in agent (.+)", err.message)
+        if missing and err.run_data:
+            tools = ", ".join(sorted(getattr(t, "name", "?") for t in err.run_data.last_agent.tools)) or "no tools"
+            return f"The model called a tool that does not exist: {missing.group(1)} (agent {missing.group(2)} has {tools})."
+        if "JSON" in err.message:
+            return f"The model sent tool arguments that are not valid JSON{_agent(err)}: {_clip(err.message)}"
+        return f"The model broke the tool-calling protocol{_agent(err)}: {_clip(err.message)}"
+    if isinstance(err, ModelRefusalError):
+        return f"The model refused{_agent(err)}: {_clip(err.refusal)}"
+    if isinstance(err, ModelTimeoutError):
+        return f"The model did not answer within {err.timeout_seconds:g} s{_agent(err)}."
+    if isinstance(err, ToolTimeoutError):
+        return f"The tool {err.tool_name} did not finish within {err.timeout_seconds:g} s{_agent(err)}."
+    if isinstance(err, (InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered)):
+        side = "input" if isinstance(err, InputGuardrailTripwireTriggered) else "output"
+        guardrail = err.guardrail_result.guardrail
+        name = guardrail.get_name() if hasattr(guardrail, "get_name") else type(guardrail).__name__
+        return f"The {side} guardrail {name} stopped the run{_agent(err)}."
+    if isinstance(err, (ToolInputGuardrailTripwireTriggered, ToolOutputGuardrailTripwireTriggered)):
+        side = "input" if isinstance(err, ToolInputGuardrailTripwireTriggered) else "output"
+        return f"The tool {side} guardrail {err.guardrail.get_name()} stopped a tool call{_agent(err)}."
+    if isinstance(err, UserError):
+        return f"The agent is set up wrong{_agent(err)}: {_clip(err.message)}"
+    return f"{type(err).__name__}{_agent(err)}: {_clip(str(err))}"
+
+
+def _end(err: AgentsException) -> NoReturn:
+    # Not chained to the SDK's error: the run's root cause is the sentence, not a traceback of the loop.
+    raise ApplicationError(describe(err), type=type(err).__name__, non_retryable=True) from None
+
+
+class _Inbound(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        try:
+            return await super().execute_workflow(input)
+        except AgentsException as err:
+            _end(err)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        try:
+            return await super().handle_signal(input)
+        except AgentsException as err:
+            _end(err)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        try:
+            return await super().handle_update_handler(input)
+        except AgentsException as err:
+            _end(err)
+
+
+class EndRunsOnAgentErrors(Interceptor):
+    """A worker interceptor: an ``AgentsException`` leaving a workflow ends it (see the module)."""
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        return _Inbound
+
+
+class AgentsPlugin(OpenAIAgentsPlugin):
+    """``OpenAIAgentsPlugin`` whose workers and replayers also end a run on an Agents SDK error, with one
+    sentence (:class:`EndRunsOnAgentErrors`). Same arguments."""
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        config = super().configure_worker(config)
+        config["interceptors"] = [*config.get("interceptors", []), EndRunsOnAgentErrors()]
+        return config
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        config = super().configure_replayer(config)
+        config["interceptors"] = [*config.get("interceptors", []), EndRunsOnAgentErrors()]
+        return config
+

@@ -1,0 +1,229 @@
+"""Whatever the model does, every recipe's run ends: a model that calls the same tool forever or invents
+a tool, met through the real-model wire path (``openai-compatible`` against the model double, cued per
+request with ``#misbehave:``), fails the run with one sentence instead of leaving it Running with a
+workflow task that fails and retries forever (the plugin's behaviour without ``AgentsPlugin``).
+
+Each recipe's own worker process (``python -m recipes.<name>.worker``) runs its own agent workflow. A run
+that is stuck is caught at its first failed workflow task, with the reason, not by waiting out a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.openai_agents import OpenAIAgentsPlugin
+
+from recipes.core.worker import READY_TEXT
+from recipes.tutorial.model_double import serving
+from recipes.tutorial.processes import python_module
+
+pytestmark = pytest.mark.integration
+
+KEY = f"sk-misbehave-{uuid.uuid4().hex[:8]}"
+#: How long one run may take to end, on a busy machine: max_turns (10) model and tool steps of a few
+#: hundred milliseconds each, or the first failed workflow task of a stuck run.
+RUN_BOUND_S = 90.0
+
+Start = Callable[[Client, str, str], Awaitable[WorkflowHandle]]
+
+
+async def _weather(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.weather.workflows import WeatherAgentWorkflow
+
+    return await client.start_workflow(WeatherAgentWorkflow.run, question, id=_id("weather"), task_queue=queue)
+
+
+async def _dynamic_tools(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.dynamic_tools.workflows import DynamicToolsWorkflow, ToolAgentRequest
+
+    return await client.start_workflow(DynamicToolsWorkflow.run, ToolAgentRequest(question), id=_id("dynamic"),
+                                       task_queue=queue)  # fmt: skip
+
+
+async def _durability(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.durability.workflows import BriefingRequest, StormBriefingWorkflow
+
+    return await client.start_workflow(StormBriefingWorkflow.run, BriefingRequest(question), id=_id("durability"),
+                                       task_queue=queue)  # fmt: skip
+
+
+async def _microagents(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.microagents.client import start_pattern
+
+    return await start_pattern(client, "handoff", question, task_queue=queue)
+
+
+async def _streaming(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.streaming.workflows import start_run
+
+    return client.get_workflow_handle(await start_run(client, question, task_queue=queue, workflow_id=_id("stream")))
+
+
+async def _cost(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.cost.workflows import CostAgentWorkflow
+
+    return await client.start_workflow(CostAgentWorkflow.run, question, id=_id("cost"), task_queue=queue)
+
+
+async def _payloads(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.payloads.workflows import AlertHistoryWorkflow
+
+    return await client.start_workflow(AlertHistoryWorkflow.run, question, id=_id("payloads"), task_queue=queue)
+
+
+async def _shipping(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.shipping.workflows import ReviewedAgentV2
+
+    handle = await client.start_workflow(ReviewedAgentV2.run, question, id=_id("shipping"), task_queue=queue)
+    await handle.signal(ReviewedAgentV2.approve)
+    return handle
+
+
+async def _mcp(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.mcp.workflows import McpAgentWorkflow
+
+    return await client.start_workflow(McpAgentWorkflow.run, question, id=_id("mcp"), task_queue=queue)
+
+
+def _id(recipe: str) -> str:
+    return f"misbehave-{recipe}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    queue_env: str
+    start: Start
+    question: str = "Any weather alerts in Texas?"
+    env: dict[str, str] = field(default_factory=dict)
+    worker_args: tuple[str, ...] = ()
+
+
+RECIPES = [
+    Recipe("weather", "WEATHER_TASK_QUEUE", _weather),
+    Recipe("dynamic_tools", "DYNAMIC_TOOLS_TASK_QUEUE", _dynamic_tools, "What is the capital of Texas?"),
+    Recipe("durability", "DURABILITY_TASK_QUEUE", _durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
+    Recipe("microagents", "MICROAGENTS_TASK_QUEUE", _microagents, "Are there any weather alerts in Texas?"),
+    Recipe("streaming", "STREAMING_TASK_QUEUE", _streaming),
+    Recipe("cost", "COST_TASK_QUEUE", _cost),
+    Recipe("payloads", "PAYLOADS_TASK_QUEUE", _payloads, "What has the alert history of Texas been like?",
+           env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),
+    Recipe("shipping", "SHIPPING_TASK_QUEUE", _shipping, worker_args=("--code", "v2")),
+    Recipe("mcp", "MCP_AGENT_TASK_QUEUE", _mcp),
+]  # fmt: skip
+
+#: behaviour -> (the SDK error's class, words of the one sentence the run fails with)
+EXPECTED = {
+    "repeat_tool": ("MaxTurnsExceeded", "exceeded: the model kept calling"),
+    "invented_tool": ("ModelBehaviorError", "The model called a tool that does not exist: get_stock_price"),
+}
+
+
+@pytest.fixture(scope="module")
+def double():
+    with serving(api_key=KEY) as server:
+        yield server
+
+
+async def _stuck(handle: WorkflowHandle) -> str | None:
+    """The failure of the run's first failed workflow task, if one failed: such a run never ends."""
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            return event.workflow_task_failed_event_attributes.failure.message
+    return None
+
+
+async def unless_stuck(awaitable: Awaitable, handle: WorkflowHandle):
+    """``awaitable``'s outcome, unless the run gets stuck (a failed workflow task: the test fails at once,
+    with the reason) or takes over ``RUN_BOUND_S``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RUN_BOUND_S
+    task = asyncio.ensure_future(awaitable)
+    try:
+        while not task.done():
+            if (reason := await _stuck(handle)) is not None:
+                pytest.fail(f"{handle.id}: a workflow task failed and will retry forever, the run stays Running: {reason}")
+            if loop.time() > deadline:
+                pytest.fail(f"{handle.id}: still running after {RUN_BOUND_S:g} s")
+            await asyncio.wait([task], timeout=0.5)
+        return task.result()
+    finally:
+        task.cancel()
+
+
+async def ends_with(handle: WorkflowHandle) -> BaseException | str:
+    """What the run ended with: its result, or its failure's cause."""
+    try:
+        return await unless_stuck(handle.result(), handle)
+    except WorkflowFailureError as err:
+        return err.cause
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_server, weather, double, tmp_path):
+    queue = f"misbehave-{recipe.name}-{uuid.uuid4().hex[:6]}"
+    env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
+           "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
+           "AGENT_MODEL_LEDGER": "off", "NWS_API_URL": weather.url, recipe.queue_env: queue,
+           "DURABILITY_OUTBOX": str(tmp_path / "outbox.sqlite"), "MICROAGENTS_OUTBOX": str(tmp_path / "outbox.jsonl"),
+           **recipe.env}  # fmt: skip
+    worker = python_module(f"misbehave-{recipe.name}", f"recipes.{recipe.name}.worker", *recipe.worker_args, env=env,
+                           ready_text=READY_TEXT, log_path=tmp_path / "worker.log")  # fmt: skip
+
+    async def scenario() -> dict[str, BaseException | str]:
+        client = await Client.connect(temporal_server.address, plugins=[OpenAIAgentsPlugin()])
+        handles = {b: await recipe.start(client, queue, f"{recipe.question} #misbehave:{b}") for b in EXPECTED}
+        return {b: await ends_with(handle) for b, handle in handles.items()}
+
+    worker.start(timeout=60)
+    try:
+        outcomes = asyncio.run(scenario())
+    finally:
+        worker.stop()
+    for behaviour, (error_type, words) in EXPECTED.items():
+        cause = outcomes[behaviour]
+        assert isinstance(cause, ApplicationError), (
+            f"{recipe.name}, #misbehave:{behaviour}: the run should fail with one sentence, and ended with {cause!r}")
+        assert cause.type == error_type and words in cause.message and cause.non_retryable, (
+            f"{recipe.name}, #misbehave:{behaviour}: expected a {error_type} saying '{words}…', got "
+            f"{cause.type}: {cause.message}")
+        assert "\n" not in cause.message and cause.cause is None, cause.message
+
+
+def test_in_a_session_the_turn_fails_with_one_sentence_and_the_session_goes_on(temporal_server, weather, double, tmp_path):
+    """An agent run inside an update handler: that update fails with the sentence; the session keeps running."""
+    from recipes.microagents.client import MessageRejected, Session
+
+    queue = f"misbehave-session-{uuid.uuid4().hex[:6]}"
+    env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
+           "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
+           "AGENT_MODEL_LEDGER": "off", "NWS_API_URL": weather.url, "MICROAGENTS_TASK_QUEUE": queue,
+           "MICROAGENTS_OUTBOX": str(tmp_path / "outbox.jsonl")}  # fmt: skip
+    worker = python_module("misbehave-session", "recipes.microagents.worker", env=env, ready_text=READY_TEXT,
+                           log_path=tmp_path / "worker.log")  # fmt: skip
+
+    async def scenario():
+        client = await Client.connect(temporal_server.address, plugins=[OpenAIAgentsPlugin()])
+        session = await Session.start(client, task_queue=queue)
+        with pytest.raises(MessageRejected) as refused:
+            await unless_stuck(session.send("Any weather alerts for Texas? #misbehave:repeat_tool"), session.handle)
+        reply = await unless_stuck(session.send("Any weather alerts for California?"), session.handle)
+        await session.end("test over")
+        await session.result()
+        return str(refused.value), reply, await _stuck(session.handle)
+
+    worker.start(timeout=60)
+    try:
+        refused, reply, stuck = asyncio.run(scenario())
+    finally:
+        worker.stop()
+    assert "max_turns (" in refused and "exceeded: the model kept calling" in refused, refused
+    assert stuck is None, f"a workflow task failed in the session: {stuck}"
+    assert reply.text, f"the session's next turn got no answer: {reply}"
