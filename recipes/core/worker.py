@@ -69,7 +69,7 @@ from temporalio.worker import Worker
 
 from recipes.core.agent_failures import AgentsPlugin
 from recipes.core.errors import ConfigurationError
-from recipes.core.models import ModelChoice, choose_model
+from recipes.core.models import ModelChoice, choose_model, with_model_timeouts
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.core.tracing import install_tracing
@@ -101,10 +101,13 @@ def agents_plugin(model_params: ModelActivityParameters, **options: Any) -> tupl
     it made; Agents SDK traces are routed locally first (:func:`install_tracing`). It is
     :class:`~recipes.core.agent_failures.AgentsPlugin`: whatever the model does, a run ends
     (an Agents SDK error fails it with one sentence instead of retrying its workflow task
-    forever). ``options`` go to the plugin as they are (e.g. ``mcp_servers``)."""
+    forever). The model calls' timeouts follow ``AGENT_MODEL_TIMEOUTS`` when it is set
+    (:func:`~recipes.core.models.with_model_timeouts`). ``options`` go to the plugin as they
+    are (e.g. ``mcp_servers``)."""
     choice = choose_model()
     install_tracing(model=choice)
-    return AgentsPlugin(model_params=model_params, model_provider=choice.provider(), **options), choice
+    params = with_model_timeouts(model_params)  # AGENT_MODEL_TIMEOUTS: hosted, local, or seconds
+    return AgentsPlugin(model_params=params, model_provider=choice.provider(), **options), choice
 
 
 # --------------------------------------------------------------------------- settings
