@@ -1,7 +1,7 @@
-"""Whatever the model does, every recipe's run ends: a model that calls the same tool forever or invents
-a tool, met through the real-model wire path (``openai-compatible`` against the model double, cued per
-request with ``#misbehave:``), fails the run with one sentence instead of leaving it Running with a
-workflow task that fails and retries forever (the plugin's behaviour without ``AgentsPlugin``).
+"""Whatever the model does, every recipe's run ends: each of the model double's misbehaviours (cued per
+request with ``#misbehave:``), met through the real-model wire path (``openai-compatible``), either
+completes (an answer that is wrong but well formed) or fails the run with one sentence -- never leaves it
+Running with a workflow task that fails and retries forever (the plugin's behaviour without ``AgentsPlugin``).
 
 Each recipe's own worker process (``python -m recipes.<name>.worker``) runs its own agent workflow. A run
 that is stuck is caught at its first failed workflow task, with the reason, not by waiting out a timeout.
@@ -22,6 +22,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.worker import READY_TEXT
 from recipes.tutorial.model_double import serving
+from recipes.tutorial.model_double.misbehaviour import SERVER_ERROR_MESSAGE
 from recipes.tutorial.processes import python_module
 
 pytestmark = pytest.mark.integration
@@ -119,10 +120,17 @@ RECIPES = [
     Recipe("mcp", "MCP_AGENT_TASK_QUEUE", _mcp),
 ]  # fmt: skip
 
-#: behaviour -> (the SDK error's class, words of the one sentence the run fails with)
-EXPECTED = {
+#: behaviour -> how the run ends: failed with (the error's type, words of its one sentence), or completed
+#: (None): a well-formed wrong answer -- a tool call written as text, no text at all -- is the model's own.
+EXPECTED: dict[str, tuple[str, str] | None] = {
     "repeat_tool": ("MaxTurnsExceeded", "exceeded: the model kept calling"),
     "invented_tool": ("ModelBehaviorError", "The model called a tool that does not exist: get_stock_price"),
+    # Arguments that are not JSON go back to the model as a tool error; it calls again, and again.
+    "bad_json": ("MaxTurnsExceeded", "exceeded: the model kept calling"),
+    # HTTP 500 on every attempt: Temporal retries the model call until its retry policy gives up.
+    "server_error": ("ModelCallFailed", "The model call failed and Temporal stopped retrying it"),
+    "text_tool_call": None,
+    "empty_answer": None,
 }
 
 
@@ -167,7 +175,8 @@ async def ends_with(handle: WorkflowHandle) -> BaseException | str:
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
-def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_server, weather, double, tmp_path):
+def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_server, weather, double, tmp_path,
+                                                            record_property):  # fmt: skip
     queue = f"misbehave-{recipe.name}-{uuid.uuid4().hex[:6]}"
     env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
            "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
@@ -187,14 +196,24 @@ def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_ser
         outcomes = asyncio.run(scenario())
     finally:
         worker.stop()
-    for behaviour, (error_type, words) in EXPECTED.items():
-        cause = outcomes[behaviour]
-        assert isinstance(cause, ApplicationError), (
-            f"{recipe.name}, #misbehave:{behaviour}: the run should fail with one sentence, and ended with {cause!r}")
-        assert cause.type == error_type and words in cause.message and cause.non_retryable, (
+    record_property("figures", f"misbehaving model, {recipe.name}: " + "; ".join(
+        f"{b} -> " + (f"failed {o.type}: {o.message[:70]}" if isinstance(o, ApplicationError) else
+                      f"failed {o!r:.70}" if isinstance(o, BaseException) else f"completed {str(o)[:40]!r}")
+        for b, o in outcomes.items()))  # fmt: skip
+    for behaviour, expected in EXPECTED.items():
+        outcome = outcomes[behaviour]
+        if expected is None:
+            assert not isinstance(outcome, BaseException), (
+                f"{recipe.name}, #misbehave:{behaviour}: the run should complete with the model's answer; it ended with {outcome!r}")
+            continue
+        error_type, words = expected
+        assert isinstance(outcome, ApplicationError), (
+            f"{recipe.name}, #misbehave:{behaviour}: the run should fail with one sentence, and ended with {outcome!r}")
+        assert outcome.type == error_type and words in outcome.message and outcome.non_retryable, (
             f"{recipe.name}, #misbehave:{behaviour}: expected a {error_type} saying '{words}…', got "
-            f"{cause.type}: {cause.message}")
-        assert "\n" not in cause.message and cause.cause is None, cause.message
+            f"{outcome.type}: {outcome.message}")
+        assert "\n" not in outcome.message, outcome.message
+    assert SERVER_ERROR_MESSAGE[:40] in outcomes["server_error"].message, "the server's own words reach the sentence"
 
 
 def test_in_a_session_the_turn_fails_with_one_sentence_and_the_session_goes_on(temporal_server, weather, double, tmp_path):

@@ -14,7 +14,8 @@ of the workflow task can ever succeed.
 non-retryable ``ApplicationError`` in its place: its message is one sentence saying what the model did
 (:func:`describe`), its ``type`` the SDK's class name (``MaxTurnsExceeded``), so a caller can tell them
 apart. From a run method or signal handler it fails the run; from an update handler it fails that
-update, and the session goes on. Errors the SDK can handle on purpose are better handled there:
+update, and the session goes on. A model call Temporal gave up retrying (a server that answered HTTP 500
+on every attempt) is said in one sentence too, type ``ModelCallFailed``, Temporal's failure kept as its cause. Errors the SDK can handle on purpose are better handled there:
 ``Runner.run(..., error_handlers={"max_turns": ...})`` turns a run past ``max_turns`` into an answer.
 
     plugin = AgentsPlugin(model_params=MODEL_PARAMS, model_provider=...)   # on the worker and replayer
@@ -41,7 +42,7 @@ from agents import (
 )
 from agents.exceptions import ModelRefusalError, ModelTimeoutError, ToolTimeoutError
 from agents.items import HandoffCallItem, ToolCallItem
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import (
     ExecuteWorkflowInput,
@@ -54,7 +55,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-__all__ = ["AgentsPlugin", "EndRunsOnAgentErrors", "describe"]
+__all__ = ["AgentsPlugin", "EndRunsOnAgentErrors", "describe", "describe_model_call_failure"]
 
 _LONGEST = 200
 
@@ -112,28 +113,51 @@ def describe(err: AgentsException) -> str:
     return f"{type(err).__name__}{_agent(err)}: {_clip(str(err))}"
 
 
-def _end(err: AgentsException) -> NoReturn:
-    # Not chained to the SDK's error: the run's root cause is the sentence, not a traceback of the loop.
-    raise ApplicationError(describe(err), type=type(err).__name__, non_retryable=True) from None
+def describe_model_call_failure(err: ActivityError) -> str:
+    """One sentence for a model call Temporal stopped retrying (its attempts or time ran out)."""
+    root: BaseException = err
+    while root.__cause__ is not None:
+        root = root.__cause__
+    why = {RetryState.MAXIMUM_ATTEMPTS_REACHED: "its attempts ran out", RetryState.TIMEOUT: "its time ran out",
+           RetryState.NON_RETRYABLE_FAILURE: "the failure cannot be retried"}.get(err.retry_state, "it was not retried")  # fmt: skip
+    return f"The model call failed and Temporal stopped retrying it ({why}): {_clip(str(root))}"
+
+
+def _is_model_call(err: BaseException) -> bool:
+    return isinstance(err, ActivityError) and err.activity_type.startswith("invoke_model_activity")
+
+
+def _end(err: BaseException) -> NoReturn:
+    if isinstance(err, AgentsException):
+        # Not chained to the SDK's error: the run's root cause is the sentence, not a traceback of the loop.
+        raise ApplicationError(describe(err), type=type(err).__name__, non_retryable=True) from None
+    # A model call given up on: the sentence first, Temporal's own failure (attempts, cause) kept as its cause.
+    raise ApplicationError(describe_model_call_failure(err), type="ModelCallFailed", non_retryable=True) from err
 
 
 class _Inbound(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         try:
             return await super().execute_workflow(input)
-        except AgentsException as err:
+        except (AgentsException, ActivityError) as err:
+            if not isinstance(err, AgentsException) and not _is_model_call(err):
+                raise
             _end(err)
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
         try:
             return await super().handle_signal(input)
-        except AgentsException as err:
+        except (AgentsException, ActivityError) as err:
+            if not isinstance(err, AgentsException) and not _is_model_call(err):
+                raise
             _end(err)
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
         try:
             return await super().handle_update_handler(input)
-        except AgentsException as err:
+        except (AgentsException, ActivityError) as err:
+            if not isinstance(err, AgentsException) and not _is_model_call(err):
+                raise
             _end(err)
 
 
