@@ -76,6 +76,19 @@ def find_chromium() -> str | None:
     return found
 
 
+def _step(command: list[str], env: dict[str, str] | None = None) -> str:
+    """Run one install command; what went wrong in one line, or "" when it worked."""
+    shown = " ".join(command[2:] if command[0] == sys.executable else command)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=INSTALL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"'{shown}' took over {INSTALL_TIMEOUT_S} s"
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+        return f"'{shown}' failed: {last[0]}"
+    return ""
+
+
 def _install_with_apt() -> str:
     """Debian's package: needs root and apt-get. Returns what went wrong, or "" when it worked."""
     if not shutil.which("apt-get"):
@@ -83,29 +96,13 @@ def _install_with_apt() -> str:
     if os.geteuid() != 0:
         return "apt-get needs root (sudo apt-get install chromium)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):  # fmt: skip
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=INSTALL_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            return f"'{' '.join(command)}' took over {INSTALL_TIMEOUT_S} s"
-        if done.returncode != 0:
-            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-            return f"'{' '.join(command)}' failed: {last[0]}"
-    return ""
+    return (_step(["apt-get", "update", "-qq"], env)
+            or _step(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], env))  # fmt: skip
 
 
 def _install_with_playwright() -> str:
     """Playwright's own Chromium build, downloaded into its cache. Returns what went wrong, or ""."""
-    command = [sys.executable, "-m", "playwright", "install", "chromium"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return f"'playwright install chromium' took over {INSTALL_TIMEOUT_S} s"
-    if done.returncode != 0:
-        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-        return f"'playwright install chromium' failed: {last[0]}"
-    return ""
+    return _step([sys.executable, "-m", "playwright", "install", "chromium"])
 
 
 def find_or_install() -> tuple[str, str]:

@@ -134,6 +134,13 @@ EXPECTED: dict[str, tuple[str, str] | None] = {
 }
 
 
+def worker_env(server, double, weather, extra: dict[str, str], **more: str) -> dict[str, str]:
+    """A recipe worker's environment: this Temporal server, the double on Chat Completions, the NWS stand-in."""
+    return {"TEMPORAL_ADDRESS": server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
+            "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
+            "AGENT_MODEL_LEDGER": "off", "NWS_API_URL": weather.url, **extra, **more}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def double():
     with serving(api_key=KEY) as server:
@@ -178,11 +185,8 @@ async def ends_with(handle: WorkflowHandle) -> BaseException | str:
 def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_server, weather, double, tmp_path,
                                                             record_property):  # fmt: skip
     queue = f"misbehave-{recipe.name}-{uuid.uuid4().hex[:6]}"
-    env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
-           "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
-           "AGENT_MODEL_LEDGER": "off", "NWS_API_URL": weather.url, recipe.queue_env: queue,
-           "DURABILITY_OUTBOX": str(tmp_path / "outbox.sqlite"), "MICROAGENTS_OUTBOX": str(tmp_path / "outbox.jsonl"),
-           **recipe.env}  # fmt: skip
+    env = worker_env(temporal_server, double, weather, {recipe.queue_env: queue, **recipe.env},
+                     DURABILITY_OUTBOX=str(tmp_path / "outbox.sqlite"), MICROAGENTS_OUTBOX=str(tmp_path / "outbox.jsonl"))
     worker = python_module(f"misbehave-{recipe.name}", f"recipes.{recipe.name}.worker", *recipe.worker_args, env=env,
                            ready_text=READY_TEXT, log_path=tmp_path / "worker.log")  # fmt: skip
 
@@ -221,10 +225,8 @@ def test_in_a_session_the_turn_fails_with_one_sentence_and_the_session_goes_on(t
     from recipes.microagents.client import MessageRejected, Session
 
     queue = f"misbehave-session-{uuid.uuid4().hex[:6]}"
-    env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
-           "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
-           "AGENT_MODEL_LEDGER": "off", "NWS_API_URL": weather.url, "MICROAGENTS_TASK_QUEUE": queue,
-           "MICROAGENTS_OUTBOX": str(tmp_path / "outbox.jsonl")}  # fmt: skip
+    env = worker_env(temporal_server, double, weather, {"MICROAGENTS_TASK_QUEUE": queue},
+                     MICROAGENTS_OUTBOX=str(tmp_path / "outbox.jsonl"))
     worker = python_module("misbehave-session", "recipes.microagents.worker", env=env, ready_text=READY_TEXT,
                            log_path=tmp_path / "worker.log")  # fmt: skip
 

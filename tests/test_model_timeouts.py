@@ -19,8 +19,7 @@ from recipes.tutorial.history import activity_steps
 from recipes.tutorial.model_double import serving
 from recipes.tutorial.processes import python_module
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
-
-KEY = "sk-timeouts-test"
+from tests.test_misbehaving_models import KEY, worker_env
 
 
 def test_local_leaves_a_cpu_model_minutes_where_hosted_leaves_a_minute():
@@ -57,10 +56,7 @@ def test_a_call_slower_than_the_heartbeat_timeout_completes_once(temporal_server
     queue = f"slow-model-{uuid.uuid4().hex[:6]}"
     with serving(api_key=KEY) as double:
         double.state.set(latency_s=14.0)
-        env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "openai-compatible",
-               "OPENAI_BASE_URL": double.url, "OPENAI_API_KEY": KEY, "OPENAI_DEFAULT_MODEL": "double-1",
-               "AGENT_MODEL_LEDGER": "off", "NWS_API_URL": weather.url, "WEATHER_TASK_QUEUE": queue,
-               "AGENT_MODEL_TIMEOUTS": "20"}  # fmt: skip
+        env = worker_env(temporal_server, double, weather, {"WEATHER_TASK_QUEUE": queue, "AGENT_MODEL_TIMEOUTS": "20"})
         worker = python_module("slow-model-worker", "recipes.weather.worker", env=env, ready_text=READY_TEXT,
                                log_path=tmp_path / "worker.log")  # fmt: skip
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Awaitable
 from typing import Any, NoReturn
 
 from agents import (
@@ -135,30 +136,24 @@ def _end(err: BaseException) -> NoReturn:
     raise ApplicationError(describe_model_call_failure(err), type="ModelCallFailed", non_retryable=True) from err
 
 
+async def _ending_the_run(handling: Awaitable[Any]) -> Any:
+    try:
+        return await handling
+    except (AgentsException, ActivityError) as err:
+        if isinstance(err, AgentsException) or _is_model_call(err):
+            _end(err)
+        raise
+
+
 class _Inbound(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        try:
-            return await super().execute_workflow(input)
-        except (AgentsException, ActivityError) as err:
-            if not isinstance(err, AgentsException) and not _is_model_call(err):
-                raise
-            _end(err)
+        return await _ending_the_run(super().execute_workflow(input))
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
-        try:
-            return await super().handle_signal(input)
-        except (AgentsException, ActivityError) as err:
-            if not isinstance(err, AgentsException) and not _is_model_call(err):
-                raise
-            _end(err)
+        return await _ending_the_run(super().handle_signal(input))
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
-        try:
-            return await super().handle_update_handler(input)
-        except (AgentsException, ActivityError) as err:
-            if not isinstance(err, AgentsException) and not _is_model_call(err):
-                raise
-            _end(err)
+        return await _ending_the_run(super().handle_update_handler(input))
 
 
 class EndRunsOnAgentErrors(Interceptor):
