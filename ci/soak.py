@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1 or args.load < 0:
         parser.error("--runs must be at least 1 and --load at least 0")
+    # A SIGTERM (a CI limit, a kill by pid) ends the run through the `finally` below: no busy loop left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     REPORTS.mkdir(parents=True, exist_ok=True)
     failures: Counter[str] = Counter()
     durations = []
@@ -71,11 +73,17 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "pytest", "-n", str(args.workers), "--dist", "worksteal", "-q",
                        f"--junitxml={report}", *args.pytest_args]  # fmt: skip
             started = time.monotonic()
-            done = subprocess.run(command, cwd=REPO_ROOT)
+            suite = subprocess.Popen(command, cwd=REPO_ROOT)
+            try:
+                returncode = suite.wait()
+            except BaseException:  # SIGTERM or Ctrl-C: pytest stops what it started when interrupted
+                suite.send_signal(signal.SIGINT)
+                suite.wait(timeout=120)
+                raise
             durations.append(time.monotonic() - started)
-            failed = failed_tests(report) if done.returncode != 0 else []
+            failed = failed_tests(report) if returncode != 0 else []
             failures.update(failed)
-            print(f"soak: run {run}/{args.runs} took {durations[-1]:.0f} s, exit {done.returncode}, "
+            print(f"soak: run {run}/{args.runs} took {durations[-1]:.0f} s, exit {returncode}, "
                   f"{len(failed)} failed", flush=True)  # fmt: skip
     finally:
         stop_load(load)

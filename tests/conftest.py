@@ -107,6 +107,17 @@ _STARTED = pytest.StashKey()
 
 
 @pytest.fixture(scope="module")
+def no_deadlock_detection():
+    """For a module whose in-process workers read the ~3 MB alert history: Temporal's 2 s deadlock
+    detector fired on a starved machine (make soak) while the workflow deserialized it, and the worker,
+    whose workflow thread could not be stopped, then never shut down (the test hung). These tests are
+    about payloads, not deadlocks: ``TEMPORAL_DEBUG`` turns the detector off for the workers they start."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEMPORAL_DEBUG", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
 def weather():
     """The local NWS-shaped weather service for one test module, with
     NWS_API_URL pointing at it (restored afterwards)."""

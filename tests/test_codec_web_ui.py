@@ -84,7 +84,7 @@ async def _ask(address: str, sealed: PayloadSettings, question: str) -> tuple[st
 
 
 @pytest.fixture(scope="module")
-def encrypted_run(weather, tmp_path_factory):
+def encrypted_run(no_deadlock_detection, weather, tmp_path_factory):
     work = tmp_path_factory.mktemp("codec-web-ui")
     keyring = work / "payload-keys.json"
     create_keyring(keyring)

@@ -31,7 +31,7 @@ from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
 from recipes.tutorial.payload_lab import database_files, decoded, key_ids, workflow_task_failures
 from recipes.tutorial.processes import python_module
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_deadlock_detection")]
 
 QUESTION = "What has the alert history of California been like?"
 

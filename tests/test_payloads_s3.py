@@ -38,7 +38,7 @@ from recipes.tutorial.payload_lab import history_size, is_reference, payloads_in
 from recipes.tutorial.processes import python_module
 from recipes.tutorial.proof import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_deadlock_detection")]
 
 BUCKET = "tutorial-payloads"
 SECRET_TEXT = "Is the levee on Elm Street holding? My address is 12 Elm Street."
