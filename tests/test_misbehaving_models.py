@@ -25,7 +25,9 @@ from recipes.tutorial.model_double import serving
 from recipes.tutorial.model_double.misbehaviour import SERVER_ERROR_MESSAGE
 from recipes.tutorial.processes import python_module
 
-pytestmark = pytest.mark.integration
+# slow: each run waits out a model server's 500s through the retry policy (15-30 s, mostly waiting), so
+# these start first, beside the CPU-bound notebooks, rather than at the end of the suite.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KEY = f"sk-misbehave-{uuid.uuid4().hex[:8]}"
 #: How long one run may take to end, on a busy machine: max_turns (10) model and tool steps of a few
