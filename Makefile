@@ -83,9 +83,12 @@ web: server
 # offline model and against the model wire-format double on one real-model path. The
 # test session starts a dev server if none answers and stops the one it started.
 # Bytecode may be written (a shell with PYTHONDONTWRITEBYTECODE set would make every test process
-# rewrite the test modules' asserts and compile recipes/ again). pytest's last lines say how long it took.
+# rewrite the test modules' asserts and compile recipes/ again).
+SUITE_PY := env -u PYTHONDONTWRITEBYTECODE $(PY)
+
+# pytest's last lines say how long it took.
 test: install browser
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
+	$(SUITE_PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The Chromium the browser tests drive: CHROMIUM_PATH, one on the PATH or Playwright's, else installed
 # (Debian's package as root, else Playwright's download); one line, timed, or one line saying what to do.
@@ -96,7 +99,7 @@ browser: install
 # that failed at least once (reports in build/soak/).
 SOAK_RUNS ?= 2
 soak: install browser
-	env -u PYTHONDONTWRITEBYTECODE $(PY) ci/soak.py --runs $(SOAK_RUNS) --workers $(TEST_WORKERS)
+	$(SUITE_PY) ci/soak.py --runs $(SOAK_RUNS) --workers $(TEST_WORKERS)
 
 # The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
 unit: install

@@ -14,14 +14,17 @@ of the workflow task can ever succeed.
 non-retryable ``ApplicationError`` in its place: its message is one sentence saying what the model did
 (:func:`describe`), its ``type`` the SDK's class name (``MaxTurnsExceeded``), so a caller can tell them
 apart. From a run method or signal handler it fails the run; from an update handler it fails that
-update, and the session goes on. A model call Temporal gave up retrying (a server that answered HTTP 500
-on every attempt) is said in one sentence too, type ``ModelCallFailed``, Temporal's failure kept as its cause. Errors the SDK can handle on purpose are better handled there:
+update, and the session goes on. A model call Temporal gave up retrying (a server that answered HTTP
+500 on every attempt) is said in one sentence too, type ``ModelCallFailed``, Temporal's failure kept as
+its cause. Errors the SDK can handle on purpose are better handled there:
 ``Runner.run(..., error_handlers={"max_turns": ...})`` turns a run past ``max_turns`` into an answer.
 
     plugin = AgentsPlugin(model_params=MODEL_PARAMS, model_provider=...)   # on the worker and replayer
     ...
     except WorkflowFailureError as err:
-        print(err.cause.message)   # "max_turns (10) exceeded: the model kept calling get_weather_alerts (10 times)."
+        print(err.cause.message)
+        # max_turns (10) exceeded: the model kept calling get_weather_alerts (10 of 10 tool calls) without
+        # answering (agent Weather agent).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ from temporalio.worker import (
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
 )
+
+from recipes.core.scripts import root_cause
 
 __all__ = ["AgentsPlugin", "EndRunsOnAgentErrors", "describe", "describe_model_call_failure"]
 
@@ -116,12 +121,9 @@ def describe(err: AgentsException) -> str:
 
 def describe_model_call_failure(err: ActivityError) -> str:
     """One sentence for a model call Temporal stopped retrying (its attempts or time ran out)."""
-    root: BaseException = err
-    while root.__cause__ is not None:
-        root = root.__cause__
     why = {RetryState.MAXIMUM_ATTEMPTS_REACHED: "its attempts ran out", RetryState.TIMEOUT: "its time ran out",
            RetryState.NON_RETRYABLE_FAILURE: "the failure cannot be retried"}.get(err.retry_state, "it was not retried")  # fmt: skip
-    return f"The model call failed and Temporal stopped retrying it ({why}): {_clip(str(root))}"
+    return f"The model call failed and Temporal stopped retrying it ({why}): {_clip(root_cause(err))}"
 
 
 def _is_model_call(err: BaseException) -> bool:

@@ -107,10 +107,10 @@ def model_timeouts(setting: str | None = None) -> ModelTimeouts | None:
     return ModelTimeouts(attempt, timedelta(seconds=10), attempt * MODEL_RETRY_POLICY.maximum_attempts + timedelta(seconds=15))
 
 
-def with_model_timeouts(params: ModelActivityParameters, setting: str | None = None) -> ModelActivityParameters:
+def with_model_timeouts(params: ModelActivityParameters) -> ModelActivityParameters:
     """``params`` with the timeouts of ``$AGENT_MODEL_TIMEOUTS`` when it is set, as given when not. Model calls
     as local activities keep no heartbeat (they cannot send one)."""
-    timeouts = model_timeouts(setting)
+    timeouts = model_timeouts()
     if timeouts is None:
         return params
     return replace(params, start_to_close_timeout=timeouts.start_to_close, schedule_to_close_timeout=timeouts.schedule_to_close,

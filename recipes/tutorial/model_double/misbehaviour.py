@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 from .arguments import forced_arguments
 from .conversation import Decision, Message, ModelRequest, Turn
+from .policy import HANDOFF_PREFIX, decide
 
 __all__ = ["BEHAVIOURS", "INVENTED_TOOL", "SERVER_ERROR_MESSAGE", "UnknownBehaviour", "cue", "misbehave"]
 
@@ -56,21 +58,18 @@ def cue(request: ModelRequest) -> str | None:
 
 def _first_call(request: ModelRequest, normal: Decision) -> Decision | None:
     """The tool call the double's rules make first for this question (this turn's calls forgotten)."""
-    if normal.kind == "tool_call" and not Turn.of(request.items).calls:
+    turn = Turn.of(request.items)
+    if normal.kind == "tool_call" and not turn.calls:
         return normal
-    from .policy import decide  # the rules, on the conversation as it was when the question came
-
-    turn_start = max((i for i, item in enumerate(request.items) if isinstance(item, Message) and item.role == "user"),
-                     default=-1)  # fmt: skip
-    fresh = ModelRequest(request.model, request.instructions, request.items[: turn_start + 1], request.tools,
-                         request.tool_choice, request.parallel_tool_calls, None, request.max_output_tokens, request.stream)  # fmt: skip
-    first = decide(fresh)
+    # The rules again, on the conversation as it was when the question came.
+    asked = max((i for i, item in enumerate(request.items) if isinstance(item, Message) and item.role == "user"), default=-1)
+    first = decide(replace(request, items=request.items[: asked + 1], output_schema=None))
     if first.kind == "tool_call":
         return first
-    tool = next((t for t in request.tools if not t.name.startswith("transfer_to_")), None)
+    tool = next((t for t in request.tools if not t.name.startswith(HANDOFF_PREFIX)), None)
     if tool is None:
         return None
-    return Decision("tool_call", tool=tool.name, arguments=forced_arguments(tool, Turn.of(request.items).request))
+    return Decision("tool_call", tool=tool.name, arguments=forced_arguments(tool, turn.request))
 
 
 def misbehave(behaviour: str, request: ModelRequest, normal: Decision, *, api: str) -> Decision:
