@@ -98,6 +98,18 @@ class TestNotebook:
         assert path.name in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("path", [*PATHS, *sorted(NOTEBOOKS.glob("exercises/**/*.ipynb"))],
+                         ids=lambda p: p.relative_to(NOTEBOOKS).with_suffix("").as_posix())
+def test_every_check_cell_assert_says_what_happened_instead(path):
+    # A check that fails says in one sentence what the run did instead; a bare assert fails with an empty
+    # AssertionError, and whoever reads it has to rerun the notebook to learn what went wrong.
+    check_cell = parse(source(code_cells(path)[-1]))
+    asserts = [a for a in ast.walk(check_cell) if isinstance(a, ast.Assert)]
+    bare = sorted((a.lineno, ast.unparse(a.test)) for a in asserts if a.msg is None)
+    assert not bare, (f"{path.relative_to(REPO_ROOT)}: the check cell (its last code cell) has asserts without a "
+                      "message saying what the run did instead: " + "; ".join(f"line {n}: assert {t}" for n, t in bare))
+
+
 #: A name that holds a time or a rate: ``p50_ms``, ``gap_s``, ``runs_per_s``, ``durable_first``, ``total_seconds()``.
 TIMING_WORD = re.compile(r"(?:^|_)(?:ms|s|secs?|seconds|p\d\d|latency|elapsed|duration|per_s|first|gap|ratio|rate)(?:$|_)")
 ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
