@@ -39,7 +39,7 @@ from recipes.microagents import team
 from recipes.microagents.activities import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
-from recipes.tutorial.model_double import ModelDouble, serving
+from recipes.tutorial.model_double import ModelDouble, SmallModel, serving
 from recipes.tutorial.model_double.policy import decide
 from recipes.tutorial.model_double.conversation import Message, ModelRequest, Tool
 from recipes.weather.tools import explain_severity
@@ -910,3 +910,42 @@ def test_the_double_exits_when_its_parent_dies() -> None:
         if child and _alive(child):
             os.killpg(child, signal.SIGKILL)
         parent.stdout.close()
+
+
+# --------------------------------------------------------------------------- acting like a small, slow model
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_one_tool_plan_fetches_one_state_of_two_and_answers_from_it(api):
+    """``--plan one_tool``: what a 1.5B model did with "California and Texas": one call, then the answer."""
+    with serving(stream_pace_s=PACE_S, small_model=SmallModel("one_tool")) as srv:
+        result = run(plain_weather_agent(), "Any weather alerts in California and Texas?", srv.url, api)
+        routed = run(plain_triage_agent(), "Any weather alerts in Florida?", srv.url, api)
+    assert tool_calls(result) == [("get_weather_alerts", {"state": "CA"})], tool_calls(result)
+    assert "(CA)" in result.final_output and "(TX)" not in result.final_output, result.final_output
+    assert routed.last_agent.name == "Weather assistant", "a handoff is not the one tool: the specialist still gets it"
+    assert tool_calls(routed) == [("get_weather_alerts", {"state": "FL"})], tool_calls(routed)
+
+
+def test_a_slow_model_takes_its_first_token_and_its_tokens_per_second():
+    """50 tokens/s after a 1 s first token: a response of N output tokens takes at least 1 + N/50 s
+    (a lower bound: a busy machine only adds to it), streamed or not."""
+    with serving(stream_pace_s=PACE_S, small_model=SmallModel(tokens_per_second=50, first_token_seconds=1)) as srv:
+        for stream in (False, True):
+            t0 = time.monotonic()
+            if stream:
+                streamed(plain_weather_agent(), "Any weather alerts in Texas?", srv.url, "chat")
+            else:
+                run(plain_weather_agent(), "Any weather alerts in Texas?", srv.url, "chat")
+            took = time.monotonic() - t0
+            entries = srv.state.requests()[-2:]
+            least = sum(1 + e["usage"]["output_tokens"] / 50 for e in entries)
+            assert [e["latency_s"] for e in entries] == [round(1 + e["usage"]["output_tokens"] / 50, 3) for e in entries]
+            assert took >= least, f"two responses came in {took:.1f} s, under the {least:.1f} s the rate allows"  # lower bound
+
+
+def test_a_small_model_profile_that_cannot_be_is_refused():
+    with pytest.raises(ValueError, match="plan 'three_tools' is not one of rules, one_tool"):
+        SmallModel("three_tools")
+    with pytest.raises(ValueError, match="cannot be negative"):
+        SmallModel(tokens_per_second=-5)

@@ -57,7 +57,9 @@ from __future__ import annotations
 
 from .conversation import Decision, ModelRequest
 from .handle import ModelDouble
+from .misbehaviour import SmallModel
 from .policy import decide
 from .server import DEFAULT_MODEL, DoubleServer, make_server, serving
 
-__all__ = ["DEFAULT_MODEL", "Decision", "DoubleServer", "ModelRequest", "ModelDouble", "decide", "make_server", "serving"]
+__all__ = ["DEFAULT_MODEL", "Decision", "DoubleServer", "ModelRequest", "ModelDouble", "SmallModel", "decide", "make_server",
+           "serving"]

@@ -19,6 +19,7 @@ import threading
 from recipes.tutorial.local_service import stop_with_parent
 
 from .handle import API_KEY_ENV
+from .misbehaviour import PLANS, SmallModel
 from .server import DEFAULT_MODEL, DEFAULT_STREAM_PACE_S, HOST, make_server
 
 
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", help=f"require this key (default: ${API_KEY_ENV}; unset = accept any key)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"the model /v1/models lists (default {DEFAULT_MODEL})")
     parser.add_argument("--stream-pace", type=float, default=DEFAULT_STREAM_PACE_S, help="seconds after each delta")
+    parser.add_argument("--plan", choices=PLANS, default="rules",
+                        help="rules: every call the rules plan; one_tool: one function call a question, then the answer")
+    parser.add_argument("--tokens-per-second", type=float, default=0.0, help="output speed (default 0: at once)")
+    parser.add_argument("--first-token-seconds", type=float, default=0.0, help="wait before every response's first token")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
     parser.add_argument("--exit-with-parent", type=int, metavar="PID", help="shut down when PID is not our parent")
     args = parser.parse_args(argv)
@@ -43,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
             model=args.model,
             stream_pace_s=args.stream_pace,
             quiet=args.quiet,
+            small_model=SmallModel(args.plan, args.tokens_per_second, args.first_token_seconds),
         )
+    except ValueError as e:
+        print(f"ERROR: {e}", flush=True)
+        return 2
     except OSError as e:
         print(f"ERROR: cannot bind {HOST}:{args.port}: {e}", flush=True)  # still one line for the parent
         return 2

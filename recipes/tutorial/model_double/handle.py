@@ -19,6 +19,7 @@ from typing import Any
 
 from recipes.tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
 
+from .misbehaviour import SmallModel
 from .server import CONTROL_PREFIX, DEFAULT_MODEL
 
 __all__ = ["API_KEY_ENV", "PROVIDERS", "ModelDouble"]
@@ -50,6 +51,7 @@ class ModelDouble:
         *,
         log_path: str | os.PathLike[str] | None = None,
         startup_timeout: float = 15.0,
+        small_model: SmallModel = SmallModel(),
     ) -> ModelDouble:
         """Start ``python -m recipes.tutorial.model_double`` and wait until it answers.
 
@@ -60,12 +62,15 @@ class ModelDouble:
             model: The model name ``/v1/models`` lists.
             log_path: Append the double's stderr (access log) here; discarded by default.
             startup_timeout: Seconds to wait for the URL line and a healthy answer.
+            small_model: Answer every request with this plan, at this speed (default: the rules, at once).
         """
         env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
         if api_key:
             env[API_KEY_ENV] = api_key
-        proc = spawn("recipes.tutorial.model_double", ["--port", str(port), "--model", model], env=env,
-                     log_path=log_path)  # fmt: skip
+        args = ["--port", str(port), "--model", model, "--plan", small_model.plan,
+                "--tokens-per-second", str(small_model.tokens_per_second),
+                "--first-token-seconds", str(small_model.first_token_seconds)]  # fmt: skip
+        proc = spawn("recipes.tutorial.model_double", args, env=env, log_path=log_path)
         double = cls(proc, "http://invalid/v1", api_key, model)
         stop_at_exit(double)
         try:

@@ -20,25 +20,32 @@ else shares the double:
     answers with no text at all;
 ``server_error``
     makes the server answer HTTP 500 ``output does not match the expected format`` (llama-server's).
+
+A whole double can also act like such a model on every request (``--plan one_tool``,
+``--tokens-per-second``, ``--first-token-seconds``: see :class:`SmallModel`): the same model was seen to
+fetch one state of three and answer, at 5-9 tokens a second after a long first token.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from . import answer
 from .arguments import forced_arguments
 from .conversation import Decision, Message, ModelRequest, Turn
 from .policy import HANDOFF_PREFIX, decide
 
-__all__ = ["BEHAVIOURS", "INVENTED_TOOL", "SERVER_ERROR_MESSAGE", "UnknownBehaviour", "cue", "misbehave"]
+__all__ = ["BEHAVIOURS", "INVENTED_TOOL", "PLANS", "SERVER_ERROR_MESSAGE", "SmallModel", "UnknownBehaviour", "cue",
+           "misbehave"]
 
 CUE = re.compile(r"#misbehave:([a-z_]+)")
 BEHAVIOURS = ("invented_tool", "repeat_tool", "bad_json", "text_tool_call", "empty_answer", "server_error")
 INVENTED_TOOL = "get_stock_price"
 SERVER_ERROR_MESSAGE = "Failed to parse input: output does not match the expected format (model double, #misbehave)"
 BAD_JSON = '{"state": "CA", '
+PLANS = ("rules", "one_tool")
 
 
 class UnknownBehaviour(ValueError):
@@ -93,3 +100,39 @@ def misbehave(behaviour: str, request: ModelRequest, normal: Decision, *, api: s
         return Decision("text", text=text, reason=why)
     raise UnknownBehaviour(behaviour)
 
+
+
+@dataclass(frozen=True)
+class SmallModel:
+    """How a small, slow model acts on every request: its plan and its speed (the defaults: the double's own)."""
+
+    plan: str = "rules"
+    """``rules``: every call the double's rules plan; ``one_tool``: one function call a question, then the answer."""
+    tokens_per_second: float = 0.0
+    """Output speed (0: at once): a response of N output tokens takes N / this many seconds more."""
+    first_token_seconds: float = 0.0
+    """Seconds before the first token of every response (the prompt read on a CPU)."""
+
+    def __post_init__(self) -> None:
+        if self.plan not in PLANS:
+            raise ValueError(f"plan {self.plan!r} is not one of {', '.join(PLANS)}")
+        if self.tokens_per_second < 0 or self.first_token_seconds < 0:
+            raise ValueError("tokens_per_second and first_token_seconds cannot be negative")
+
+    def decide(self, request: ModelRequest, normal: Decision) -> Decision:
+        """``normal``, or the answer instead of a second function call when the plan is ``one_tool``."""
+        if self.plan == "rules" or normal.kind != "tool_call" or normal.tool.startswith(HANDOFF_PREFIX):
+            return normal
+        if request.tool_choice not in ("auto", "none"):
+            return normal  # the API guarantees a call: a small model makes it too
+        turn = Turn.of(request.items)
+        if not any(not call.name.startswith(HANDOFF_PREFIX) for call in turn.calls):
+            return normal
+        why = f"plan one_tool: answers after its first tool result instead of calling {normal.tool}"
+        if request.output_schema is not None:
+            return Decision("json", text=answer.json_output(request.output_schema, turn), reason=why)
+        return Decision("text", text=answer.reply(turn, request.tools, [])[0], reason=why)
+
+    def writing_seconds(self, output_tokens: int) -> float:
+        """How long writing ``output_tokens`` takes, after the first token."""
+        return output_tokens / self.tokens_per_second if self.tokens_per_second else 0.0

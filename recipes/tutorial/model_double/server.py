@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .conversation import RequestError
-from .misbehaviour import SERVER_ERROR_MESSAGE, UnknownBehaviour, cue, misbehave
+from .misbehaviour import SERVER_ERROR_MESSAGE, SmallModel, UnknownBehaviour, cue, misbehave
 from .errors import OPENAI_ERRORS
 from .policy import decide
 from .routes import CHAT, Route, find_route, style_for_path
@@ -336,20 +336,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._finish(entry, started, 500)
             self._send_json(500, errors.body(500, SERVER_ERROR_MESSAGE))
             return
+        small = self.server.small_model
         if behaviour:
             decision = misbehave(behaviour, request, decision, api=api.name)
+        else:
+            decision = small.decide(request, decision)
         tokens = prompt_tokens(request)
         output = completion_tokens(decision, request.max_output_tokens)
+        latency += small.first_token_seconds
+        writing = small.writing_seconds(output)
         entry.update(decision=decision.kind, tool=decision.tool, arguments=decision.arguments, reason=decision.reason,
-                     usage={"input_tokens": tokens, "output_tokens": output})  # fmt: skip
+                     usage={"input_tokens": tokens, "output_tokens": output},
+                     latency_s=round(latency + writing, 3))  # fmt: skip
         self._finish(entry, started, 200)
         time.sleep(latency)
         if not request.stream:
+            time.sleep(writing)
             self._send_json(200, api.render(body, request, decision, tokens))
         elif not route.sse:  # Gemini's streamGenerateContent without alt=sse: one JSON array of the chunks
+            time.sleep(writing)
             self._send_json(200, [frame.data for frame in api.stream(body, request, decision, tokens)])
         else:
-            self._send_stream(api.stream(body, request, decision, tokens), pace)
+            frames = list(api.stream(body, request, decision, tokens))
+            deltas = sum(1 for frame in frames if frame.delta) or 1
+            self._send_stream(frames, max(pace, writing / deltas))  # the writing time spread over the deltas
 
     def _finish(self, entry: dict[str, Any], started: float, status: int) -> None:
         entry["status"] = status
@@ -361,11 +371,13 @@ class DoubleServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, *, api_key: str | None, model: str, stream_pace_s: float, quiet: bool) -> None:
+    def __init__(self, port: int, *, api_key: str | None, model: str, stream_pace_s: float, quiet: bool,
+                 small_model: SmallModel) -> None:  # fmt: skip
         super().__init__((HOST, port), _Handler)
         self.api_key = api_key or None
         self.model = model
         self.quiet = quiet
+        self.small_model = small_model
         self.created = int(time.time())
         self.state = _State(stream_pace_s)
 
@@ -392,9 +404,12 @@ def make_server(
     model: str = DEFAULT_MODEL,
     stream_pace_s: float = DEFAULT_STREAM_PACE_S,
     quiet: bool = True,
+    small_model: SmallModel = SmallModel(),
 ) -> DoubleServer:
-    """Bind (not start) the double on 127.0.0.1:``port`` (0 = a free port); run it with ``serve_forever``."""
-    return DoubleServer(port, api_key=api_key, model=model, stream_pace_s=stream_pace_s, quiet=quiet)
+    """Bind (not start) the double on 127.0.0.1:``port`` (0 = a free port); run it with ``serve_forever``.
+    ``small_model`` makes every answer follow that plan at that speed (default: the rules, at once)."""
+    return DoubleServer(port, api_key=api_key, model=model, stream_pace_s=stream_pace_s, quiet=quiet,
+                        small_model=small_model)  # fmt: skip
 
 
 @contextmanager
