@@ -195,6 +195,26 @@ def test_a_permanent_tool_error_reaches_the_model_and_the_run_completes(rig):
     assert rig["weather"].request_count() == 0, "validated before any HTTP request"
 
 
+def test_waiting_for_a_tool_the_run_never_runs_ends_with_a_sentence_naming_the_model(rig):
+    """A run that ends before the moment a demo waits for (a model that answers without a tool, or calls
+    fewer tools than the demo waits for) is said in one sentence when it ends, not after a timeout."""
+
+    async def wait_on(question: str, after_model_calls: int) -> str:
+        client = await _client(rig["address"])
+        handle = await start_weather_question(client, question, task_queue=rig["queue"])
+        with pytest.raises(proof.RunEndedFirst) as ended:
+            await proof.wait_for_tool_in_flight(handle, after_model_calls=after_model_calls, model="the stand-in",
+                                                timeout=120)  # fmt: skip
+        assert await proof.status(handle) == "COMPLETED"
+        return str(ended.value)
+
+    no_tool = asyncio.run(wait_on("Hello! What can you do?", 1))
+    assert no_tool.startswith("The run ended (COMPLETED) after 1 model call(s): the stand-in answered without calling "
+                              "a tool"), no_tool  # fmt: skip
+    fewer = asyncio.run(wait_on("Any weather alerts in Texas?", 3))
+    assert "the stand-in called 1 tool(s) and no tool ran after 3 completed model call(s)" in fewer, fewer
+
+
 # --------------------------------------------------------------------------- the process handle
 
 

@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
+from recipes.core.errors import TutorialError
 from recipes.tutorial.history import Step, activity_steps, fetch_history
 from recipes.tutorial.live_view import pending_activities
 from recipes.tutorial.notebook import wait_until
@@ -40,31 +42,63 @@ from recipes.tutorial.processes import Kill, ManagedProcess
 # --------------------------------------------------------------------------- waiting
 
 
+class RunEndedFirst(TutorialError):
+    """The run closed before the moment a demo waited for: its model planned fewer tool calls."""
+
+
+def _ended_first(status: str, steps: list[Step], after_model_calls: int, model: str | None) -> RunEndedFirst:
+    models = sum(1 for s in steps if s.is_model_call)
+    tools = sum(1 for s in steps if s.kind.startswith("tool:"))
+    who = model or "the model"
+    if not tools:
+        what = f"{who} answered without calling a tool, so there was no tool run to interrupt; this lesson needs a model that calls tools"
+    else:
+        what = (f"{who} called {tools} tool(s) and no tool ran after {after_model_calls} completed model call(s); "
+                f"wait for fewer model calls (1 works for any model that calls a tool)")
+    return RunEndedFirst(f"The run ended ({status}) after {models} model call(s): {what}.")
+
+
 async def wait_for_tool_in_flight(
     handle: WorkflowHandle,
     *,
     after_model_calls: int = 1,
     tool: str | None = None,
+    model: str | None = None,
     timeout: float = 60.0,
 ) -> dict[str, Any]:
     """Wait until at least ``after_model_calls`` model calls have completed and a
     tool activity (``tool``, or any non-model activity) is running on a worker.
-    Returns that pending activity's row (see :func:`pending_activities`)."""
+    Returns that pending activity's row (see :func:`pending_activities`);
+    :class:`RunEndedFirst` (naming ``model``) if the run ends without getting there."""
 
     what = f"{after_model_calls} completed model call(s) and a running {tool or 'tool'} activity"
-    return await wait_until(lambda: _tool_in_flight(handle, after_model_calls, tool), timeout=timeout, what=what)
+    return await wait_until(lambda: _tool_in_flight(handle, after_model_calls, tool, model), timeout=timeout, what=what)
 
 
-async def _tool_in_flight(handle: WorkflowHandle, after_model_calls: int, tool: str | None) -> dict[str, Any] | None:
-    steps = activity_steps(await fetch_history(handle))
+async def _tool_in_flight(handle: WorkflowHandle, after_model_calls: int, tool: str | None,
+                          model: str | None = None) -> dict[str, Any] | None:  # fmt: skip
+    """The running tool's row once ``after_model_calls`` model calls have completed; None before that;
+    :class:`RunEndedFirst` if the run has closed without getting there."""
+    history = await fetch_history(handle)
+    steps = activity_steps(history)
     done = sum(1 for s in steps if s.is_model_call and s.status == "completed")
-    if done < after_model_calls:
-        return None
-    for p in await pending_activities(handle):
-        is_tool = p["activity_type"] == tool if tool else not p["activity_type"].startswith("invoke_model")
-        if is_tool and p["state"] == "started":
-            return p
+    if done >= after_model_calls:
+        for p in await pending_activities(handle):
+            is_tool = p["activity_type"] == tool if tool else not p["activity_type"].startswith("invoke_model")
+            if is_tool and p["state"] == "started":
+                return p
+    closed = _closed_status(history)
+    if closed:
+        raise _ended_first(closed, steps, after_model_calls, model)
     return None
+
+
+def _closed_status(history) -> str | None:
+    """COMPLETED, FAILED, ... if the history's last event closes the run; None while it runs."""
+    last = EventType.Name(history.events[-1].event_type) if history.events else ""
+    prefix = "EVENT_TYPE_WORKFLOW_EXECUTION_"
+    state = last[len(prefix):] if last.startswith(prefix) else ""
+    return state if state in ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW") else None
 
 
 async def status(handle: WorkflowHandle) -> str:
@@ -79,17 +113,20 @@ async def kill_mid_run(
     *,
     since: datetime,
     after_model_calls: int = 1,
-    timeout: float = 120.0,
+    model: str | None = None,
+    timeout: float = 600.0,
 ) -> Kill:
     """The first kill of ``worker`` since ``since`` (the run's start): one a person
     already made with the Kill button, or else one made here as soon as
-    ``after_model_calls`` model calls have completed and a tool is running."""
+    ``after_model_calls`` model calls have completed and a tool is running.
+    :class:`RunEndedFirst` says in one sentence (naming ``model``) when the run
+    ends without getting there; ``timeout`` only bounds a run that stops moving."""
 
     async def kill_or_found() -> Kill | None:
         made = worker.kills_since(since)
         if made:
             return made[0]
-        in_flight = await _tool_in_flight(handle, after_model_calls, None)
+        in_flight = await _tool_in_flight(handle, after_model_calls, None, model)
         if in_flight is None or worker.kills_since(since):
             return None  # (a button press between the two reads is picked up next round)
         worker.kill(by="code", context={"run_status": "RUNNING", "in_flight": [in_flight]})
