@@ -146,6 +146,20 @@ def model_double():
 
 
 @pytest.fixture(scope="session")
+def small_model_double():
+    """The double acting like a small open-weights model on a CPU, as issue 28 met one (a 1.5B model under
+    llama.cpp): one tool call a question, then the answer; 5 tokens a second after a 2 s first token."""
+    from recipes.tutorial.model_double import ModelDouble, SmallModel
+
+    small = SmallModel("one_tool", tokens_per_second=5, first_token_seconds=2)
+    double = ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}", small_model=small)
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture(scope="session")
 def egress():
     """A proxy on loopback that records (and refuses) every attempt to reach another machine."""
     from tests.egress import EgressLogger
