@@ -14,7 +14,10 @@
     retries happen. ``activity_as_tool`` alone would let a tool that fails for
     good (a bad state code, retries exhausted) fail the whole run;
     ``recipes.core.tool_errors.errors_as_tool_results`` turns that failure into the tool's
-    result text, so the model reads it and the workflow completes.
+    result text, so the model reads it and the workflow completes. A model that
+    keeps calling tools without answering is stopped after ``MAX_TURNS`` by the
+    Agents SDK's own ``max_turns`` error handler (``answer_when_out_of_turns``):
+    the run completes with an answer that says so, instead of failing.
 
 Timeouts, chosen for fast recovery after a crash (the notebooks measure it):
 
@@ -36,12 +39,13 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, ModelSettings, Runner
+    from agents import Agent, ModelSettings, RunErrorHandlerInput, RunErrorHandlerResult, Runner
     from temporalio.openai_agents import ModelActivityParameters
     from temporalio.openai_agents.workflow import activity_as_tool
 
     from recipes.durability.activities import Notification, get_storm_report, send_alert_notification
     from recipes.tools.weather_alerts import INVALID_STATE, NWS_REQUEST_REJECTED, get_weather_alerts
+    from recipes.core.agent_failures import describe
     from recipes.core.tool_errors import errors_as_tool_results
 
 TASK_QUEUE = "durability-agent"
@@ -158,11 +162,26 @@ def weather_agent() -> Agent:
     )
 
 
+#: Model calls one question may take (the SDK's default), and how an answer begins when they ran out.
+MAX_TURNS = 10
+NO_ANSWER = "No answer:"
+
+
+def answer_when_out_of_turns(error: RunErrorHandlerInput) -> RunErrorHandlerResult:
+    """The Agents SDK's ``max_turns`` error handler: a run the model did not finish in ``MAX_TURNS`` turns
+    completes with an answer saying so, for the caller to read, instead of raising ``MaxTurnsExceeded``
+    (which ``AgentsPlugin`` would turn into a failed run). It runs in the workflow: no I/O, deterministic."""
+    exceeded = error.error
+    exceeded.run_data = exceeded.run_data or error.run_data  # the SDK hands the run's items beside the error
+    return RunErrorHandlerResult(final_output=f"{NO_ANSWER} {describe(exceeded)}", include_in_history=False)
+
+
 @workflow.defn
 class WeatherAlertsWorkflow:
     @workflow.run
     async def run(self, question: str) -> str:
-        result = await Runner.run(weather_agent(), question)
+        result = await Runner.run(weather_agent(), question, max_turns=MAX_TURNS,
+                                  error_handlers={"max_turns": answer_when_out_of_turns})  # fmt: skip
         return str(result.final_output)
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from recipes.core.errors import TutorialError
 from recipes.tutorial.history import Step, activity_steps, fetch_history
@@ -165,6 +165,39 @@ async def finish_run(handle: WorkflowHandle, worker: ManagedProcess, *, timeout:
 
 
 # --------------------------------------------------------------------------- proof
+
+
+@dataclass
+class Outcome:
+    """How a run ended, from the server: its answer or its failure (type and sentence), and what it tried."""
+
+    status: str
+    answer: str | None
+    failure_type: str | None
+    failure: str | None
+    model_calls: int
+    model_attempts: int
+    tool_calls: int
+
+    def row(self) -> dict[str, Any]:
+        ended = self.answer if self.failure is None else f"{self.failure_type}: {self.failure}"
+        return {"status": self.status, "model calls (attempts)": f"{self.model_calls} ({self.model_attempts})",
+                "tool calls": self.tool_calls, "answer, or why it failed": (ended or "(empty)")[:160]}  # fmt: skip
+
+
+async def outcome(handle: WorkflowHandle, *, timeout: float = 600.0) -> Outcome:
+    """Wait for the run to end (``timeout`` bounds a stuck run) and read how it ended."""
+    answer = failure_type = failure = None
+    try:
+        answer = str(await asyncio.wait_for(handle.result(), timeout))
+    except WorkflowFailureError as err:
+        failure_type = getattr(err.cause, "type", None) or type(err.cause).__name__
+        failure = getattr(err.cause, "message", None) or str(err.cause)
+    steps = activity_steps(await fetch_history(handle))
+    models = [s for s in steps if s.is_model_call]
+    return Outcome(await status(handle), answer, failure_type, failure, len(models), sum(s.attempts for s in models),
+                   sum(1 for s in steps if not s.is_model_call))  # fmt: skip
+
 
 
 @dataclass
