@@ -19,7 +19,9 @@ else shares the double:
 ``empty_answer``
     answers with no text at all;
 ``server_error``
-    makes the server answer HTTP 500 ``output does not match the expected format`` (llama-server's).
+    makes the server answer HTTP 500 ``output does not match the expected format`` (llama-server's);
+``slow``
+    answers as :data:`SLOW` does: one tool call, then the answer, at 5 tokens a second after a 2 s first token.
 
 A whole double can also act like such a model on every request (``--plan one_tool``,
 ``--tokens-per-second``, ``--first-token-seconds``: see :class:`SmallModel`): the same model was seen to
@@ -41,7 +43,7 @@ __all__ = ["BEHAVIOURS", "INVENTED_TOOL", "PLANS", "SERVER_ERROR_MESSAGE", "Smal
            "misbehave"]
 
 CUE = re.compile(r"#misbehave:([a-z_]+)")
-BEHAVIOURS = ("invented_tool", "repeat_tool", "bad_json", "text_tool_call", "empty_answer", "server_error")
+BEHAVIOURS = ("invented_tool", "repeat_tool", "bad_json", "text_tool_call", "empty_answer", "server_error", "slow")
 INVENTED_TOOL = "get_stock_price"
 SERVER_ERROR_MESSAGE = "Failed to parse input: output does not match the expected format (model double, #misbehave)"
 BAD_JSON = '{"state": "CA", '
@@ -80,7 +82,7 @@ def _first_call(request: ModelRequest, normal: Decision) -> Decision | None:
 
 
 def misbehave(behaviour: str, request: ModelRequest, normal: Decision, *, api: str) -> Decision:
-    """The decision ``behaviour`` makes instead of ``normal`` (``server_error`` is the server's, not here)."""
+    """The decision ``behaviour`` makes instead of ``normal`` (``server_error`` and ``slow`` are the server's)."""
     why = f"#misbehave:{behaviour}"
     if behaviour == "invented_tool":
         return Decision("tool_call", tool=INVENTED_TOOL, arguments={"ticker": "ACME"}, reason=why)
@@ -136,3 +138,7 @@ class SmallModel:
     def writing_seconds(self, output_tokens: int) -> float:
         """How long writing ``output_tokens`` takes, after the first token."""
         return output_tokens / self.tokens_per_second if self.tokens_per_second else 0.0
+
+
+#: The small model issue 28 met, at its slowest: what ``#misbehave:slow`` answers as.
+SLOW = SmallModel("one_tool", tokens_per_second=5, first_token_seconds=2)

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .conversation import RequestError
-from .misbehaviour import SERVER_ERROR_MESSAGE, SmallModel, UnknownBehaviour, cue, misbehave
+from .misbehaviour import SERVER_ERROR_MESSAGE, SLOW, SmallModel, UnknownBehaviour, cue, misbehave
 from .errors import OPENAI_ERRORS
 from .policy import decide
 from .routes import CHAT, Route, find_route, style_for_path
@@ -336,8 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._finish(entry, started, 500)
             self._send_json(500, errors.body(500, SERVER_ERROR_MESSAGE))
             return
-        small = self.server.small_model
-        if behaviour:
+        small = SLOW if behaviour == "slow" else self.server.small_model
+        if behaviour and behaviour != "slow":
             decision = misbehave(behaviour, request, decision, api=api.name)
         else:
             decision = small.decide(request, decision)
