@@ -52,7 +52,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip || failed "upgrading pip" "$$network"; \
 	echo "  3/4 installing the packages in requirements.txt (about 100 s the first time, a few seconds after) ..."; \
 	$(PY) -m pip install --quiet -r requirements.txt || failed "installing requirements.txt" "$$network"; \
-	echo "  4/4 installing the project itself (recipes/, editable) ..."; \
+	echo "  4/4 installing the project itself (recipes/ and tutorial/, editable) ..."; \
 	$(PY) -m pip install --quiet --quiet --no-deps -e . || failed "installing the project (pip install -e .)" \
 		"Run it from the repository's top folder; make distclean, then make install, starts over."; \
 	touch $@ || failed "marking the install done ($@)" "Is the folder writable?"; \
@@ -61,10 +61,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 # Start (or reuse) the local Temporal dev server: gRPC on TEMPORAL_ADDRESS
 # (default localhost:7233), Web UI on http://localhost:8233, history in .temporal/.
 server: install
-	$(PY) -m recipes.tutorial.temporal_server start
+	$(PY) -m tutorial.temporal_server start
 
 status: install
-	$(PY) -m recipes.tutorial.temporal_server status
+	$(PY) -m tutorial.temporal_server status
 
 # JupyterLab on notebooks/ (Ctrl-C stops it); the server keeps running until `make stop`.
 # `server` has printed the Web UI's URL; the JupyterLab URL, with its token, follows.
@@ -83,7 +83,7 @@ web: server
 # offline model and against the model wire-format double on one real-model path. The
 # test session starts a dev server if none answers and stops the one it started.
 # Bytecode may be written (a shell with PYTHONDONTWRITEBYTECODE set would make every test process
-# rewrite the test modules' asserts and compile recipes/ again).
+# rewrite the test modules' asserts and compile recipes/ and tutorial/ again).
 SUITE_PY := env -u PYTHONDONTWRITEBYTECODE $(PY)
 
 # pytest's last lines say how long it took.
@@ -129,7 +129,7 @@ clear-outputs: install
 
 # Stop the dev server that `make server` / `make lab` started.
 stop:
-	test ! -x $(PY) || $(PY) -m recipes.tutorial.temporal_server stop
+	test ! -x $(PY) || $(PY) -m tutorial.temporal_server stop
 
 clean: stop
 	rm -rf build .pytest_cache

@@ -10,7 +10,7 @@ With the offline model at a simulated latency per call and the local NWS stand-i
   and a workflow with no step; per step, where the time goes (dispatch, workflow code,
   activity), from the runs' histories;
 * **before / after**: the floor and the agent on a stock ``temporal server start-dev`` and on
-  the tutorial's tuned one (``recipes.tutorial.temporal_server.DEV_SERVER_TUNING``);
+  the tutorial's tuned one (``tutorial.temporal_server.DEV_SERVER_TUNING``);
 * **throughput**: runs per second at concurrency 1 / 10 / 100 with 1, 2 and 4 worker processes
   on one task queue, with the CPU each side spent per run; and a slot-bound line (each worker
   takes 2 model calls at once, 500 ms each) where adding workers is what adds capacity;
@@ -47,14 +47,14 @@ from recipes.core.scripts import positive_int  # noqa: E402
 from recipes.core.settings import TemporalSettings, connect  # noqa: E402
 from recipes.cost.measure import agent_runs, floor_runs, plain_runs, side_by_side, step_breakdown, throughput  # noqa: E402
 from recipes.cost.workflows import MODEL_PARAMS  # noqa: E402
-from recipes.tutorial.cost_lab import (  # noqa: E402
+from tutorial.cost_lab import (  # noqa: E402
     SLOT_BOUND, SLOT_BOUND_SERIES, WorkerFleet, cpu_seconds, draw_chart, latency_row, recovery_after_kill, show, start_all, throughput_row,
     timing_rows,
 )  # fmt: skip
-from recipes.tutorial.nws_service import WeatherService  # noqa: E402
-from recipes.tutorial.offline_model.model import LATENCY_ENV_VAR  # noqa: E402
-from recipes.tutorial.proof import free_port  # noqa: E402
-from recipes.tutorial.temporal_server import ensure_server  # noqa: E402
+from tutorial.nws_service import WeatherService  # noqa: E402
+from tutorial.offline_model.model import LATENCY_ENV_VAR  # noqa: E402
+from tutorial.proof import free_port  # noqa: E402
+from tutorial.temporal_server import ensure_server  # noqa: E402
 
 TARGETS = {"activity_step_ms": 15.0, "local_step_ms": 5.0, "runs_per_s_at_100": 30.0, "ratio_at_1s": 1.1}
 

@@ -37,7 +37,7 @@ from pydantic import BaseModel  # noqa: E402
 
 from recipes.core.ledger import Ledger  # noqa: E402
 from recipes.core.models import choose_model  # noqa: E402
-from recipes.tutorial.offline_model import decide  # noqa: E402
+from tutorial.offline_model import decide  # noqa: E402
 
 
 @function_tool

@@ -3,7 +3,7 @@
     python ci/bench_payloads.py [--steps 4] [--runs 16] [--quick] [--out build/bench]
 
 A model step is an activity whose input is the conversation (a payload of the given size) and
-whose result is a few bytes, as a model call is (``recipes/tutorial/payload_bench.py``). At each
+whose result is a few bytes, as a model call is (``tutorial/payload_bench.py``). At each
 size, four configurations of ``recipes.core.payloads.PayloadSettings``:
 
 * ``neither``      - payloads inline, in plain text (the SDK's default);
@@ -54,9 +54,9 @@ from recipes.core.scripts import positive_int  # noqa: E402
 from recipes.core.settings import TemporalSettings, connect  # noqa: E402
 from recipes.cost.measure import Runs, Timing, side_by_side  # noqa: E402
 from recipes.payloads.keys import create_keyring  # noqa: E402
-from recipes.tutorial.history import render_table  # noqa: E402
-from recipes.tutorial.payload_bench import PayloadStepWorkflow, model_step  # noqa: E402
-from recipes.tutorial.temporal_server import ensure_server  # noqa: E402
+from tutorial.history import render_table  # noqa: E402
+from tutorial.payload_bench import PayloadStepWorkflow, model_step  # noqa: E402
+from tutorial.temporal_server import ensure_server  # noqa: E402
 
 SIZES = {"10 KB": 10_000, "300 KB": 300_000, "3 MB": 3_000_000}
 KINDS = ("neither", "codec only", "offload only", "both")

@@ -9,7 +9,7 @@ Three paths, the same question, the offline stand-in model (one word every
 * ``durable @100ms`` - ``StreamingWeatherWorkflow`` on a worker subprocess, the default batch interval;
 * ``durable @20ms``  - the same with ``STREAMING_BATCH_INTERVAL_MS=20``.
 
-Each run is timed from the question (``recipes/tutorial/stream_measure.py``): the first answer
+Each run is timed from the question (``tutorial/stream_measure.py``): the first answer
 text visible, the whole answer visible, and the mean gap between visible updates while text
 streams (durable text arrives a batch at a time). One warm-up run per path, then ``--runs``
 rounds, the paths interleaved; p50 and p95 per path, in milliseconds.
@@ -46,11 +46,11 @@ from recipes.core.tracing import install_tracing  # noqa: E402
 from recipes.core.worker import READY_TEXT  # noqa: E402
 from recipes.plain_agent.weather_agent import build_weather_agent  # noqa: E402
 from recipes.streaming.workflows import BATCH_INTERVAL_ENV, TASK_QUEUE_ENV  # noqa: E402
-from recipes.tutorial.history import activity_steps, render_table  # noqa: E402
-from recipes.tutorial.nws_service import WeatherService  # noqa: E402
-from recipes.tutorial.processes import ManagedProcess, python_module  # noqa: E402
-from recipes.tutorial.stream_measure import Timing, percentile, summary_rows, time_durable, time_plain  # noqa: E402
-from recipes.tutorial.temporal_server import ensure_server  # noqa: E402
+from tutorial.history import activity_steps, render_table  # noqa: E402
+from tutorial.nws_service import WeatherService  # noqa: E402
+from tutorial.processes import ManagedProcess, python_module  # noqa: E402
+from tutorial.stream_measure import Timing, percentile, summary_rows, time_durable, time_plain  # noqa: E402
+from tutorial.temporal_server import ensure_server  # noqa: E402
 
 QUESTION = "Any weather alerts in California?"
 INTERVALS_MS = (100, 20)

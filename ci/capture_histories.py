@@ -52,9 +52,9 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory  # noqa: E
 from temporalio.openai_agents import OpenAIAgentsPlugin  # noqa: E402
 
 from recipes.core.worker import READY_TEXT  # noqa: E402
-from recipes.tutorial.nws_service import WeatherService  # noqa: E402
-from recipes.tutorial.processes import python_module  # noqa: E402
-from recipes.tutorial.temporal_server import ensure_server  # noqa: E402
+from tutorial.nws_service import WeatherService  # noqa: E402
+from tutorial.processes import python_module  # noqa: E402
+from tutorial.temporal_server import ensure_server  # noqa: E402
 
 HISTORIES = REPO_ROOT / "tests" / "histories"
 REGENERATE = ".venv/bin/python ci/capture_histories.py"

@@ -28,7 +28,7 @@ def pytest_configure(config):
     stopped by it at the end if it started it."""
     if _is_xdist_worker(config) or config.option.collectonly:
         return
-    from recipes.tutorial.temporal_server import ensure_server
+    from tutorial.temporal_server import ensure_server
 
     config.stash[_SERVER] = ensure_server()
 
@@ -60,7 +60,7 @@ _SERVER = pytest.StashKey()
 @pytest.fixture(scope="session")
 def temporal_server():
     """The server at TEMPORAL_ADDRESS (default localhost:7233), which the session started or found."""
-    from recipes.tutorial.temporal_server import ensure_server
+    from tutorial.temporal_server import ensure_server
 
     return ensure_server()
 
@@ -121,7 +121,7 @@ def no_deadlock_detection():
 def weather():
     """The local NWS-shaped weather service for one test module, with
     NWS_API_URL pointing at it (restored afterwards)."""
-    from recipes.tutorial.nws_service import WeatherService
+    from tutorial.nws_service import WeatherService
 
     service = WeatherService.start(port=0)
     with pytest.MonkeyPatch.context() as patch:
@@ -136,7 +136,7 @@ def weather():
 def model_double():
     """The OpenAI wire-format double, requiring a known fake key (so a test can
     look for that key everywhere it must not be)."""
-    from recipes.tutorial.model_double import ModelDouble
+    from tutorial.model_double import ModelDouble
 
     double = ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}")
     try:
@@ -149,7 +149,7 @@ def model_double():
 def small_model_double():
     """The double acting like a small open-weights model on a CPU, as issue 28 met one (a 1.5B model under
     llama.cpp): one tool call a question, then the answer; 5 tokens a second after a 2 s first token."""
-    from recipes.tutorial.model_double import ModelDouble, SmallModel
+    from tutorial.model_double import ModelDouble, SmallModel
 
     small = SmallModel("one_tool", tokens_per_second=5, first_token_seconds=2)
     double = ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}", small_model=small)

@@ -21,8 +21,8 @@ from agents import (
 from agents.exceptions import ToolTimeoutError
 
 from recipes.core.agent_failures import describe
-from recipes.tutorial.model_double import serving
-from recipes.tutorial.model_double.misbehaviour import BEHAVIOURS, SERVER_ERROR_MESSAGE
+from tutorial.model_double import serving
+from tutorial.model_double.misbehaviour import BEHAVIOURS, SERVER_ERROR_MESSAGE
 
 KEY = "sk-agent-failures-test"
 QUESTION = "Any weather alerts in Texas?"

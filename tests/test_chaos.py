@@ -24,9 +24,9 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from recipes.core.ledger import Ledger
 from recipes.core.worker import READY_TEXT
 from recipes.durability.starter import start_briefing
-from recipes.tutorial import proof
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.tutorial.processes import pid_alive, python_module
+from tutorial import proof
+from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.processes import pid_alive, python_module
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from temporalio.api.common.v1 import Payload
 from recipes.core.payload_codec import AesGcmCodec, Keyring
 from recipes.core.payloads import PayloadSettings
 from recipes.payloads.codec_server import READY_TEXT, TOKEN_ENV, PayloadDecoder, create_app
-from recipes.tutorial.processes import python_module
-from recipes.tutorial.temporal_server import find_temporal_binary
+from tutorial.processes import python_module
+from tutorial.temporal_server import find_temporal_binary
 
 TOKEN = "test-token-" + uuid.uuid4().hex
 UI = "http://localhost:8233"

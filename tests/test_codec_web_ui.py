@@ -31,7 +31,7 @@ from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.keys import create_keyring
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
-from recipes.tutorial.payload_lab import EncryptedRoom, database_files, files_holding, start_encrypted_room
+from tutorial.payload_lab import EncryptedRoom, database_files, files_holding, start_encrypted_room
 # browser: one headless Chromium per module, launched with the project's args; page: a fresh context per test.
 from tests.test_streaming_web import _in_thread, browser, page  # noqa: F401
 

@@ -24,10 +24,10 @@ from recipes.cost.measure import (NoWorker, Runs, Timing, check_worker, side_by_
                                   time_floor)
 from recipes.cost.workflows import MODEL_PARAMS, CostAgentWorkflow, FloorWorkflow
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.cost_lab import WorkerFleet, recovery_after_kill
-from recipes.tutorial.processes import pid_alive
-from recipes.tutorial.proof import free_port
-from recipes.tutorial.temporal_server import DEV_SERVER_TUNING, ensure_server
+from tutorial.cost_lab import WorkerFleet, recovery_after_kill
+from tutorial.processes import pid_alive
+from tutorial.proof import free_port
+from tutorial.temporal_server import DEV_SERVER_TUNING, ensure_server
 
 HISTORIES = Path(__file__).parent / "histories" / "cost"
 

@@ -24,9 +24,9 @@ from recipes.core.worker import READY_TEXT
 from recipes.durability.activities import NOTIFICATION_WRITTEN_TEXT, read_deliveries, read_outbox
 from recipes.durability.starter import start_briefing, start_weather_question
 from recipes.durability.workflows import WEATHER_TOOL_RETRY
-from recipes.tutorial import proof
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.tutorial.processes import REPO_ROOT, ProcessError, pid_alive, python_module
+from tutorial import proof
+from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.processes import REPO_ROOT, ProcessError, pid_alive, python_module
 
 pytestmark = pytest.mark.integration
 
@@ -262,7 +262,7 @@ def test_a_worker_that_crashes_at_import_fails_fast_with_its_error(tmp_path, mod
 PARENT = textwrap.dedent(
     """
     import sys, time
-    from recipes.tutorial.processes import python_module
+    from tutorial.processes import python_module
     from recipes.core.worker import READY_TEXT
     worker = python_module("orphan-check", "recipes.durability.worker", ready_text=READY_TEXT,
                            log_path=sys.argv[1]).start(timeout=60)

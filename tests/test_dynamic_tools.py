@@ -20,7 +20,7 @@ from recipes.dynamic_tools.registry import ToolRegistry
 from recipes.dynamic_tools.specs import INVALID_TOOL_ARGUMENTS, UNKNOWN_TOOL, ToolSpec
 from recipes.dynamic_tools.tools import BUILTIN_TOOLS
 from recipes.dynamic_tools.workflows import MODEL_PARAMS, DynamicToolsWorkflow, ToolAgentRequest
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 
 BOOK_FLIGHT = ToolSpec(
     "book_flight",
@@ -139,7 +139,7 @@ def test_unknown_tool_is_a_tool_error_not_a_stuck_workflow(temporal_server):
 def test_worker_entrypoint_loads_extra_tool_modules(temporal_server):
     """`DYNAMIC_TOOL_MODULES=... python -m recipes.dynamic_tools.worker`, then the starter."""
     from recipes.core.worker import READY_TEXT
-    from recipes.tutorial.processes import python_module
+    from tutorial.processes import python_module
 
     env = {
         "TEMPORAL_ADDRESS": temporal_server.address,

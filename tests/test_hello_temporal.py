@@ -13,7 +13,7 @@ from recipes.hello_temporal.activities import FLAKY_ERROR_TYPE, GreetingRequest
 from recipes.hello_temporal.watch import watch_attempts
 from recipes.hello_temporal.worker import build_worker
 from recipes.hello_temporal.workflows import HelloWorkflow
-from recipes.tutorial.history import activity_steps
+from tutorial.history import activity_steps
 
 
 async def start_and_watch(address: str, request: GreetingRequest):
@@ -58,7 +58,7 @@ def test_retry_policy_bounds_the_attempts(temporal_server):
 def test_worker_and_starter_entrypoints(temporal_server):
     """The two-terminal flow: `python -m ...worker` in one, `python -m ...starter` in the other."""
     from recipes.core.worker import READY_TEXT
-    from recipes.tutorial.processes import python_module
+    from tutorial.processes import python_module
 
     env = {"TEMPORAL_ADDRESS": temporal_server.address, "HELLO_TASK_QUEUE": f"test-hello-cli-{uuid.uuid4().hex[:6]}"}
     worker = python_module("test-hello-worker", "recipes.hello_temporal.worker", env=env, ready_text=READY_TEXT)

@@ -1,4 +1,4 @@
-"""recipes.tutorial.history on real runs of the hello workflow (flaky activity)."""
+"""tutorial.history on real runs of the hello workflow (flaky activity)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from temporalio.client import Client, WorkflowFailureError
 from recipes.hello_temporal.activities import GreetingRequest
 from recipes.hello_temporal.worker import build_worker
 from recipes.hello_temporal.workflows import HelloWorkflow
-from recipes.tutorial.history import (
+from tutorial.history import (
     EVENT_COLUMNS,
     STEP_COLUMNS,
     activity_steps,

@@ -17,7 +17,7 @@ from recipes.core.errors import ConfigurationError
 from recipes.core.litellm_backend import PROVIDER_KEYS, LitellmBackendProvider, ProviderErrors
 from recipes.core.meter import MeteredProvider
 from recipes.core.models import check_model, choose_model, ModelUnavailable
-from recipes.tutorial.model_double import serving
+from tutorial.model_double import serving
 
 KEY = "sk-litellm-test-key"
 PROVIDERS = list(PROVIDER_KEYS)

@@ -15,11 +15,11 @@ from recipes.durability.activities import DURABILITY_ACTIVITIES
 from recipes.durability.starter import start_briefing
 from recipes.durability.workflows import DURABILITY_WORKFLOWS, MODEL_PARAMS
 from recipes.core.errors import ConfigurationError
-from recipes.tutorial.history import Step
-from recipes.tutorial.live_view import LiveRunView, Snapshot, choose_mode, render_text, timeline_rows
-from recipes.tutorial.offline_model import OfflineModelProvider
-from recipes.tutorial.notebook import wait_until
-from recipes.tutorial.processes import ManagedProcess
+from tutorial.history import Step
+from tutorial.live_view import LiveRunView, Snapshot, choose_mode, render_text, timeline_rows
+from tutorial.offline_model import OfflineModelProvider
+from tutorial.notebook import wait_until
+from tutorial.processes import ManagedProcess
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 

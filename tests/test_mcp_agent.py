@@ -21,9 +21,9 @@ from recipes.core.scripts import root_cause
 from recipes.core.worker import agents_plugin
 from recipes.mcp.connect import mcp_server_factory
 from recipes.mcp.workflows import MCP_SERVER, MODEL_PARAMS, McpAgentWorkflow
-from recipes.tutorial.history import activity_steps
-from recipes.tutorial.mcp_lab import McpHttpServer, calls_around, listed_tools, mcp_calls, read_call_log
-from recipes.tutorial.processes import python_module
+from tutorial.history import activity_steps
+from tutorial.mcp_lab import McpHttpServer, calls_around, listed_tools, mcp_calls, read_call_log
+from tutorial.processes import python_module
 
 LIST_TOOLS = f"temporalio.mcp.{MCP_SERVER}.list-tools"
 CALL_TOOL = f"temporalio.mcp.{MCP_SERVER}.call-tool"

@@ -17,9 +17,9 @@ from temporalio.worker import Replayer
 
 from recipes.microagents.client import start_briefing, start_pattern
 from recipes.microagents.worker import WORKFLOWS, build_worker
-from recipes.tutorial.evidence import agent_intervals, agent_sequence, first_model_input, overlaps
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.tutorial.offline_model import OfflineModelProvider
+from tutorial.evidence import agent_intervals, agent_sequence, first_model_input, overlaps
+from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.offline_model import OfflineModelProvider
 
 
 def plugin(latency_s: float = 0.0) -> OpenAIAgentsPlugin:

@@ -20,9 +20,9 @@ from recipes.microagents.activities import OUTBOX_ENV, read_outbox
 from recipes.microagents.client import MessageRejected, NothingToShow, Session, SessionClosed
 from recipes.microagents.session import SessionConfig
 from recipes.microagents.worker import WORKFLOWS, build_worker
-from recipes.tutorial.history import activity_steps, event_rows, fetch_history
-from recipes.tutorial.offline_model import OfflineModelProvider
-from recipes.tutorial.nws_service import WeatherService
+from tutorial.history import activity_steps, event_rows, fetch_history
+from tutorial.offline_model import OfflineModelProvider
+from tutorial.nws_service import WeatherService
 
 CA_NOTICE = 'Broadcast a public notice for CA: "Flooding on Highway 1"'
 TX_NOTICE = 'Broadcast a public notice for TX: "All clear on the interstate"'

@@ -12,11 +12,11 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from recipes.microagents import team
 from recipes.microagents.activities import get_forecast
 from recipes.microagents.approval import ApprovalPanel, check_auto
-from recipes.tutorial.evidence import Interval, agent_trace, overlaps, timeline, timing_summary
+from tutorial.evidence import Interval, agent_trace, overlaps, timeline, timing_summary
 from recipes.microagents.parallel import branch_prompt, failure_text
 from recipes.microagents.session import ApprovalRequest
 from recipes.core.errors import ConfigurationError, TutorialError
-from recipes.tutorial.offline_model import decide
+from tutorial.offline_model import decide
 
 
 async def _noop_recheck(state: str, hours: float) -> str:

@@ -21,9 +21,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.worker import READY_TEXT
-from recipes.tutorial.model_double import serving
-from recipes.tutorial.model_double.misbehaviour import SERVER_ERROR_MESSAGE
-from recipes.tutorial.processes import python_module
+from tutorial.model_double import serving
+from tutorial.model_double.misbehaviour import SERVER_ERROR_MESSAGE
+from tutorial.processes import python_module
 
 # slow: each run waits out a model server's 500s through the retry policy (15-30 s, mostly waiting), so
 # these start first, beside the CPU-bound notebooks, rather than at the end of the suite.

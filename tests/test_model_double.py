@@ -39,9 +39,9 @@ from recipes.microagents import team
 from recipes.microagents.activities import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
-from recipes.tutorial.model_double import ModelDouble, SmallModel, serving
-from recipes.tutorial.model_double.policy import decide
-from recipes.tutorial.model_double.conversation import Message, ModelRequest, Tool
+from tutorial.model_double import ModelDouble, SmallModel, serving
+from tutorial.model_double.policy import decide
+from tutorial.model_double.conversation import Message, ModelRequest, Tool
 from recipes.weather.tools import explain_severity
 
 APIS = ["chat", "responses"]
@@ -603,7 +603,7 @@ def test_a_pure_router_hands_off_even_without_a_matching_word() -> None:
 
 
 def test_states_are_read_in_order_of_mention() -> None:
-    from recipes.tutorial.model_double.extract import find_states
+    from tutorial.model_double.extract import find_states
 
     found = [m.value for m in find_states("Alerts in New York, West Virginia and TX, not in Virginia or 'ZZ' in us")]
     assert found == ["NY", "WV", "TX", "VA", "ZZ"]
@@ -612,7 +612,7 @@ def test_states_are_read_in_order_of_mention() -> None:
 
 
 def test_quoted_text_is_payload_not_a_reason_to_call_a_tool() -> None:
-    from recipes.tutorial.model_double.conversation import ToolCall, ToolResult
+    from tutorial.model_double.conversation import ToolCall, ToolResult
 
     alerts = Tool("get_weather_alerts", "Get active weather alerts for a US state.", {
         "type": "object", "required": ["state"], "properties": {"state": {"type": "string"}}})  # fmt: skip
@@ -625,7 +625,7 @@ def test_quoted_text_is_payload_not_a_reason_to_call_a_tool() -> None:
 
 
 def test_one_handoff_per_turn_at_most() -> None:
-    from recipes.tutorial.model_double.conversation import ToolCall, ToolResult
+    from tutorial.model_double.conversation import ToolCall, ToolResult
 
     back = Tool("transfer_to_triage", "Handoff to the Triage agent to handle the request. Answers weather alerts.", {})
     items = [Message("user", "Any weather alerts in Texas?"), ToolCall("c1", "transfer_to_specialist", {}),
@@ -642,8 +642,8 @@ def test_json_output_is_valid_for_the_sdks_strict_schema() -> None:
     from pydantic import BaseModel, Field
     from typing import Literal
 
-    from recipes.tutorial.model_double.answer import json_output
-    from recipes.tutorial.model_double.conversation import Turn
+    from tutorial.model_double.answer import json_output
+    from tutorial.model_double.conversation import Turn
 
     class Place(BaseModel):
         state: str = Field(description="Two-letter US state code")
@@ -669,8 +669,8 @@ def test_json_output_is_valid_for_the_sdks_strict_schema() -> None:
 
 
 def test_long_outputs_are_cut_at_word_boundaries() -> None:
-    from recipes.tutorial.model_double.answer import result_sentence
-    from recipes.tutorial.model_double.conversation import ToolCall
+    from tutorial.model_double.answer import result_sentence
+    from tutorial.model_double.conversation import ToolCall
 
     output = "Report: " + " ".join(f"word{i}" for i in range(400))
     sentence = result_sentence(ToolCall("c1", "get_report", {}), output)
@@ -855,7 +855,7 @@ def _alive(pid: int) -> bool:
 
 def test_cli_prints_the_url_first_and_exits_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "recipes.tutorial.model_double", "--port", "0", "--api-key", KEY, "--model", "double-x"],
+        [sys.executable, "-m", "tutorial.model_double", "--port", "0", "--api-key", KEY, "--model", "double-x"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -875,7 +875,7 @@ def test_cli_prints_the_url_first_and_exits_on_sigterm() -> None:
 
 
 def test_a_double_still_running_at_exit_is_stopped() -> None:
-    code = "from recipes.tutorial.model_double import ModelDouble\nprint(ModelDouble.start().pid, flush=True)"
+    code = "from tutorial.model_double import ModelDouble\nprint(ModelDouble.start().pid, flush=True)"
     parent = subprocess.run(
         [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30
     )
@@ -889,7 +889,7 @@ def test_a_double_still_running_at_exit_is_stopped() -> None:
 
 def test_the_double_exits_when_its_parent_dies() -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", "from recipes.tutorial.model_double import ModelDouble\n"
+        [sys.executable, "-c", "from tutorial.model_double import ModelDouble\n"
          "d = ModelDouble.start(); print(d.pid, flush=True)\nimport time; time.sleep(60)"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip

@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 from recipes.core.models import choose_model
 from recipes.core.scripts import root_cause
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.history import activity_steps
+from tutorial.history import activity_steps
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
 #: path -> (model switch backend, which of the double's formats it speaks)

@@ -15,9 +15,9 @@ from recipes.core.errors import ConfigurationError
 from recipes.core.models import MODEL_TIMEOUTS, model_timeouts, with_model_timeouts
 from recipes.core.worker import READY_TEXT
 from recipes.cost.workflows import LOCAL_MODEL_PARAMS
-from recipes.tutorial.history import activity_steps
-from recipes.tutorial.model_double import serving
-from recipes.tutorial.processes import python_module
+from tutorial.history import activity_steps
+from tutorial.model_double import serving
+from tutorial.processes import python_module
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 from tests.test_misbehaving_models import KEY, worker_env
 

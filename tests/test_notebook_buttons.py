@@ -52,7 +52,7 @@ def _with_presses(tmp: Path, presses: list[tuple[str, str, str]]) -> Path:
     """A copy of notebook 05 (in its own folder, so relative paths hold) with
     cells inserted before or after the cell containing a needle."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    helper = nbformat.v4.new_code_cell("import asyncio\n\nfrom recipes.tutorial.notebook import wait_until")
+    helper = nbformat.v4.new_code_cell("import asyncio\n\nfrom tutorial.notebook import wait_until")
     nb.cells.insert(_index(nb, "view.show()") + 1, helper)
     for where, needle, code in presses:
         at = _index(nb, needle) + (1 if where == "after" else 0)
@@ -67,7 +67,7 @@ def _with_presses(tmp: Path, presses: list[tuple[str, str, str]]) -> Path:
 @pytest.mark.parametrize(
     ("presses", "printed"),
     [
-        ([("after", "from recipes.tutorial.notebook import wait_until", KILL_AND_RESTART_EARLY)],
+        ([("after", "from tutorial.notebook import wait_until", KILL_AND_RESTART_EARLY)],
          "SIGKILLed by you, with the button"),
         ([("before", "proof.finish_run(", KILL_DURING_THE_FINISH), ("after", "view.stop()", PRESS_AFTER_CLEANUP)],
          "the worker was killed again; starting it"),

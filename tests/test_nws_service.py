@@ -1,6 +1,6 @@
 """The local NWS-shaped weather service: response shapes, fault injection, request log, lifecycle.
 
-Runs the real subprocess (``python -m recipes.tutorial.nws_service``) on a free
+Runs the real subprocess (``python -m tutorial.nws_service``) on a free
 loopback port; fixtures stop it by pid.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recipes.tutorial.processes import pid_alive
+from tutorial.processes import pid_alive
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.us_states import AREA_NAMES
-from recipes.tutorial.nws_service import WeatherService
+from tutorial.nws_service import WeatherService
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ALERT_PROPERTIES = {
@@ -311,7 +311,7 @@ def test_port_in_use_is_a_clear_error(service):
 def test_cli_prints_url_first():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "recipes.tutorial.nws_service", "--port", "0", "--quiet"],
+        [sys.executable, "-m", "tutorial.nws_service", "--port", "0", "--quiet"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

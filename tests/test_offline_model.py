@@ -1,4 +1,4 @@
-"""Tests for the offline stand-in model (recipes/tutorial/offline_model/) and its ledger.
+"""Tests for the offline stand-in model (tutorial/offline_model/) and its ledger.
 
 Offline and fast: no API key, no network, no Temporal server (the Temporal model
 activity is exercised with temporalio.testing.ActivityEnvironment).
@@ -33,10 +33,10 @@ from agents import (  # noqa: E402
 from agents.models.interface import ModelTracing  # noqa: E402
 from agents.usage import Usage  # noqa: E402
 
-from recipes.tutorial import offline_model as om  # noqa: E402
+from tutorial import offline_model as om  # noqa: E402
 from recipes.core.ledger import Ledger, summarize  # noqa: E402
 from recipes.core.models import choose_model  # noqa: E402
-from recipes.tutorial.offline_model import (  # noqa: E402
+from tutorial.offline_model import (  # noqa: E402
     DISCLAIMER,
     OFFLINE_MODEL_NAME,
     OfflineModel,

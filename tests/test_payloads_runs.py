@@ -28,8 +28,8 @@ from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.codec_server import PayloadDecoder
 from recipes.payloads.keys import create_keyring, rotate_keyring
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
-from recipes.tutorial.payload_lab import database_files, decoded, key_ids, workflow_task_failures
-from recipes.tutorial.processes import python_module
+from tutorial.payload_lab import database_files, decoded, key_ids, workflow_task_failures
+from tutorial.processes import python_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_deadlock_detection")]
 

@@ -33,10 +33,10 @@ from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.keys import create_keyring
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
-from recipes.tutorial.history import fetch_history
-from recipes.tutorial.payload_lab import history_size, is_reference, payloads_in
-from recipes.tutorial.processes import python_module
-from recipes.tutorial.proof import free_port
+from tutorial.history import fetch_history
+from tutorial.payload_lab import history_size, is_reference, payloads_in
+from tutorial.processes import python_module
+from tutorial.proof import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_deadlock_detection")]
 

@@ -31,7 +31,7 @@ import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 from pydantic import BaseModel
 
-from recipes.tutorial.model_double import ModelDouble, serving
+from tutorial.model_double import ModelDouble, serving
 
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from recipes.core.worker import READY_TEXT
-from recipes.tutorial.processes import ManagedProcess
+from tutorial.processes import ManagedProcess
 from tests.test_recipe_layout import RECIPES, declared_needs, recipe_folders
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from agents import Agent, RunConfig, Runner, function_tool
 from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
 from recipes.core.meter import MeteredProvider
 from recipes.core.models import BACKENDS, ModelUnavailable, check_model, choose_model
-from recipes.tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
+from tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
 from recipes.core.tracing import install_tracing, render_trace, span_kinds
 
 

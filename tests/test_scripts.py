@@ -15,8 +15,8 @@ import pytest
 
 from ci.run_notebooks import REPO_ROOT
 from recipes.core.worker import READY_TEXT
-from recipes.tutorial.processes import python_module
-from recipes.tutorial.temporal_server import ensure_server
+from tutorial.processes import python_module
+from tutorial.temporal_server import ensure_server
 
 
 def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 90) -> subprocess.CompletedProcess:
@@ -93,7 +93,7 @@ def test_a_failed_run_names_its_root_cause_and_its_web_ui_link(temporal_server):
 def test_a_starter_rides_out_a_temporal_server_restart(tmp_path):
     """The server goes away for a few seconds while the starter waits: it keeps waiting
     (saying so), and prints the answer when the run completes."""
-    from recipes.tutorial.proof import free_port
+    from tutorial.proof import free_port
 
     server = ensure_server(f"127.0.0.1:{free_port()}", ui_port=free_port(), headless=True,
                            db_file=tmp_path / "dev.db", state=tmp_path)  # fmt: skip

@@ -8,8 +8,8 @@ import pytest
 
 from recipes.streaming.subscriber import StreamReader
 from recipes.streaming.transcript import MODEL_EVENTS_TOPIC, TRANSCRIPT_TOPIC, Segment, Snapshot, View
-from recipes.tutorial.stream_measure import Timing, percentile, summary_rows, timing, visible_moments
-from recipes.tutorial.stream_view import StreamView, render_html
+from tutorial.stream_measure import Timing, percentile, summary_rows, timing, visible_moments
+from tutorial.stream_view import StreamView, render_html
 
 TOOL = (Segment("tool_call", tool_name="get_weather_alerts", call_id="c1", detail='{"state": "CA"}'),)
 

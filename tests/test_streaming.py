@@ -24,9 +24,9 @@ from recipes.core.worker import READY_TEXT
 from recipes.streaming.subscriber import StreamReader, StreamUnavailable, Update, follow, rendered_changes
 from recipes.streaming.transcript import MODEL_EVENTS_TOPIC, TRANSCRIPT_TOPIC, Segment, Snapshot, View
 from recipes.streaming.workflows import MAX_QUESTION_CHARS, StreamingWeatherWorkflow, check_question, start_run
-from recipes.tutorial.history import activity_steps, fetch_history
-from recipes.tutorial.processes import ManagedProcess, python_module
-from recipes.tutorial.proof import free_port
+from tutorial.history import activity_steps, fetch_history
+from tutorial.processes import ManagedProcess, python_module
+from tutorial.proof import free_port
 
 QUESTION = "Any weather alerts in California?"
 
@@ -303,7 +303,7 @@ def test_unknown_runs_and_bad_questions_get_one_sentence(worker, temporal_server
 
 @pytest.mark.integration
 def test_a_temporal_server_restart_mid_stream_is_ridden_out(tmp_path, weather):
-    from recipes.tutorial.temporal_server import ensure_server
+    from tutorial.temporal_server import ensure_server
 
     address = f"localhost:{free_port()}"
     server = ensure_server(address, headless=True, db_file=tmp_path / "history.db", state=tmp_path / "state")

@@ -25,8 +25,8 @@ from recipes.core.worker import READY_TEXT as WORKER_READY
 from recipes.streaming.web import READY_TEXT as WEB_READY
 from recipes.streaming.web import sse, with_keepalive
 from recipes.streaming.workflows import MAX_QUESTION_CHARS, check_question
-from recipes.tutorial.processes import REPO_ROOT, python_module
-from recipes.tutorial.proof import free_port
+from tutorial.processes import REPO_ROOT, python_module
+from tutorial.proof import free_port
 
 QUESTION = "Any weather alerts in California?"
 # The machine's closed network refuses Chromium's background connections; these keep it from trying.

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from recipes.core.settings import TemporalUnreachable, connect
-from recipes.tutorial import temporal_server as ts
-from recipes.tutorial.processes import pid_alive
-from recipes.tutorial.temporal_server import (
+from tutorial import temporal_server as ts
+from tutorial.processes import pid_alive
+from tutorial.temporal_server import (
     PIDFILE,
     PortInUse,
     ServerStartFailed,
@@ -220,7 +220,7 @@ def test_remote_address_is_never_started(cleanup):
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recipes.tutorial.temporal_server", *args],
+    return subprocess.run([sys.executable, "-m", "tutorial.temporal_server", *args],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from recipes.core.models import choose_model
 from recipes.core.tool_errors import tool_error_text
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from recipes.weather.tools import explain_severity, weather_alerts_tool
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
@@ -112,7 +112,7 @@ def test_tool_error_text_says_whether_retrying_helps():
 def test_worker_and_starter_entrypoints(temporal_server, weather):
     """The two-terminal flow: `python -m recipes.weather.worker`, then the starter."""
     from recipes.core.worker import READY_TEXT
-    from recipes.tutorial.processes import python_module
+    from tutorial.processes import python_module
 
     weather.reset()
     env = {"TEMPORAL_ADDRESS": temporal_server.address, "AGENT_MODEL_BACKEND": "offline", "NWS_API_URL": weather.url,

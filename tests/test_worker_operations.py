@@ -38,10 +38,10 @@ from recipes.core.worker import (
 )  # fmt: skip
 from recipes.durability.starter import start_briefing
 from recipes.shipping.workflows import CODE_VERSIONS
-from recipes.tutorial import proof
-from recipes.tutorial.history import Step, activity_steps, fetch_history
-from recipes.tutorial.live_view import pending_activities
-from recipes.tutorial.processes import REPO_ROOT, ManagedProcess, pid_alive, python_module
+from tutorial import proof
+from tutorial.history import Step, activity_steps, fetch_history
+from tutorial.live_view import pending_activities
+from tutorial.processes import REPO_ROOT, ManagedProcess, pid_alive, python_module
 from tests.conftest import FIGURES
 
 DEPLOY = REPO_ROOT / "recipes" / "shipping" / "deploy"

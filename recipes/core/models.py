@@ -4,7 +4,7 @@ Three backends, chosen by ``AGENT_MODEL_BACKEND`` (or a notebook's ``model``
 parameter):
 
 ``offline``
-    The rule-based stand-in in :mod:`recipes.tutorial.offline_model`. No key, no
+    The rule-based stand-in in :mod:`tutorial.offline_model`. No key, no
     network; deterministic. The default when neither ``OPENAI_API_KEY`` nor
     ``OPENAI_BASE_URL`` is set.
 ``openai``
@@ -121,7 +121,7 @@ BACKEND_ENV = "AGENT_MODEL_BACKEND"
 BACKENDS = ("offline", "openai", "openai-compatible", "litellm")
 #: The offline stand-in is tutorial machinery, not part of a copied project: it is
 #: loaded by name, only when the offline backend is chosen.
-OFFLINE_MODULE = "recipes.tutorial.offline_model"
+OFFLINE_MODULE = "tutorial.offline_model"
 OFFLINE_MODEL_NAME = "offline-rules"
 
 
@@ -196,10 +196,10 @@ def _offline_module():
     try:
         return importlib.import_module(OFFLINE_MODULE)
     except ModuleNotFoundError as err:
-        if not (err.name or "").startswith("recipes.tutorial"):
+        if not (err.name or "").startswith("tutorial"):
             raise
         raise ConfigurationError(
-            "The offline stand-in model is tutorial machinery (recipes/tutorial/offline_model/) and is "
+            "The offline stand-in model is tutorial machinery (tutorial/offline_model/) and is "
             "not in this project; choose a real model (OPENAI_API_KEY, or OPENAI_BASE_URL for an "
             "OpenAI-compatible server) or copy that folder too."
         ) from None

@@ -15,7 +15,7 @@ Written out (``recipes/weather/worker.py`` does this)::
                     model_params=MODEL_PARAMS)
 
 and is started with ``python -m recipes.<recipe>.worker`` — from a terminal, or
-from a notebook through :mod:`recipes.tutorial.processes`, which can SIGKILL it.
+from a notebook through :mod:`tutorial.processes`, which can SIGKILL it.
 It prints ``READY_TEXT`` once polling so a parent knows when it is up.
 
 Running it for real (``recipes/shipping/deploy/`` has a Dockerfile, a systemd
@@ -355,7 +355,7 @@ def exit_with_parent(poll_s: float = 0.5) -> None:
     ``atexit`` in the parent does not run when the parent is SIGKILLed (a
     kernel restart does that); this watchdog is what then ends the child.
     A no-op unless ``TUTORIAL_PARENT_PID`` is set (by
-    ``recipes.tutorial.processes.ManagedProcess``).
+    ``tutorial.processes.ManagedProcess``).
     """
     parent = os.environ.get(PARENT_PID_ENV)
     if not parent:

@@ -4,7 +4,7 @@
 otherwise gets as a Temporal activity and a function tool, here behind the Model Context
 Protocol, so any MCP client (the Agents SDK's ``MCPServerStdio``/``MCPServerStreamableHttp``,
 which the Temporal integration's worker-side factories return) can list and call them. Alerts
-come from ``$NWS_API_URL`` (default: the local stand-in, ``python -m recipes.tutorial.nws_service``).
+come from ``$NWS_API_URL`` (default: the local stand-in, ``python -m tutorial.nws_service``).
 Built on ``mcp`` 2.x's high-level ``MCPServer`` (v1's ``FastMCP``).
 
 Running it

@@ -6,7 +6,7 @@ instructions. The patterns in :mod:`recipes.microagents.chaining`,
 combine them.
 
 Words matter twice. A real LLM picks tools and handoffs from their names and
-descriptions; the offline stand-in model (``recipes.tutorial.offline_model``)
+descriptions; the offline stand-in model (``tutorial.offline_model``)
 does the same by plain word overlap. So each tool/handoff description uses the
 words a user would use for it ("alerts", "warnings", "forecast", "rain",
 "broadcast", "notice", "recheck ... hours") and avoids the others' words.

@@ -30,7 +30,7 @@ It binds to 127.0.0.1: it decrypts for whoever can reach it, so it stays on this
 
 A payload it cannot decode (a key it lacks, a deleted blob) is returned as it came, so the UI
 shows it encoded rather than failing the whole page; the reason goes to stderr. The dev server
-points its Web UI here with ``--ui-codec-endpoint`` (``python -m recipes.tutorial.temporal_server
+points its Web UI here with ``--ui-codec-endpoint`` (``python -m tutorial.temporal_server
 start --ui-codec-endpoint http://127.0.0.1:8234/<token>``); when the codec server is down the UI
 shows encoded payloads and nothing else breaks.
 """

@@ -6,7 +6,7 @@ activity is the tool description the model sees, and its ``Args:`` section
 becomes the JSON-schema parameter descriptions.
 
 Where the data comes from: ``$NWS_API_URL`` (default ``http://127.0.0.1:8787``,
-the local service in :mod:`recipes.tutorial.nws_service`). Set
+the local service in :mod:`tutorial.nws_service`). Set
 ``NWS_API_URL=https://api.weather.gov`` to use the real National Weather Service.
 Other settings (read on every call, so a notebook can change them at run time):
 
@@ -78,7 +78,7 @@ NWS_REQUEST_REJECTED = "NWSRequestRejected"
 NWS_BAD_RESPONSE = "NWSBadResponse"
 
 ENV_API_URL = "NWS_API_URL"
-#: The tutorial's local NWS stand-in (``python -m recipes.tutorial.nws_service``).
+#: The tutorial's local NWS stand-in (``python -m tutorial.nws_service``).
 DEFAULT_API_URL = "http://127.0.0.1:8787"
 REAL_NWS_API_URL = "https://api.weather.gov"
 ENV_USER_AGENT = "NWS_USER_AGENT"

@@ -1,5 +1,5 @@
 """The stand-in's HTTP side: sample data, the fault queue, the request log, the control
-protocol (see the package docstring), and ``main`` for ``python -m recipes.tutorial.nws_service``."""
+protocol (see the package docstring), and ``main`` for ``python -m tutorial.nws_service``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from recipes.tools.sample_alerts import load_sample_alerts
-from recipes.tutorial.local_service import stop_with_parent
+from tutorial.local_service import stop_with_parent
 from recipes.tools.us_states import AREA_NAMES
 
 HOST = "127.0.0.1"
@@ -409,7 +409,7 @@ def make_server(port: int = DEFAULT_PORT, *, data: dict[str, Any] | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.tutorial.nws_service",
+        prog="python -m tutorial.nws_service",
         description="Local NWS-shaped weather API with fault injection (binds 127.0.0.1 only).",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to bind, 0 = any free port (default {DEFAULT_PORT})")

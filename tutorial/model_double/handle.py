@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from recipes.tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
+from tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
 
 from .misbehaviour import SmallModel
 from .server import CONTROL_PREFIX, DEFAULT_MODEL
@@ -53,7 +53,7 @@ class ModelDouble:
         startup_timeout: float = 15.0,
         small_model: SmallModel = SmallModel(),
     ) -> ModelDouble:
-        """Start ``python -m recipes.tutorial.model_double`` and wait until it answers.
+        """Start ``python -m tutorial.model_double`` and wait until it answers.
 
         Args:
             port: Port on 127.0.0.1; 0 picks a free one (see ``.url``).
@@ -70,7 +70,7 @@ class ModelDouble:
         args = ["--port", str(port), "--model", model, "--plan", small_model.plan,
                 "--tokens-per-second", str(small_model.tokens_per_second),
                 "--first-token-seconds", str(small_model.first_token_seconds)]  # fmt: skip
-        proc = spawn("recipes.tutorial.model_double", args, env=env, log_path=log_path)
+        proc = spawn("tutorial.model_double", args, env=env, log_path=log_path)
         double = cls(proc, "http://invalid/v1", api_key, model)
         stop_at_exit(double)
         try:

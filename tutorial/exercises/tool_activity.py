@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.tutorial.exercises import NotYet, load_answer, run_once, running_worker
-from recipes.tutorial.history import activity_steps
-from recipes.tutorial.notebook import NotebookSetup
+from tutorial.exercises import NotYet, load_answer, run_once, running_worker
+from tutorial.history import activity_steps
+from tutorial.notebook import NotebookSetup
 from recipes.weather.workflows import MODEL_PARAMS
 
 QUESTION = "Any weather alerts in California?"

@@ -24,12 +24,12 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 
 from recipes.core.settings import connect
 from recipes.core.worker import READY_TEXT
-from recipes.tutorial.exercises import NotYet, load_answer, terminate
-from recipes.tutorial.history import activity_steps
-from recipes.tutorial.notebook import NotebookSetup
-from recipes.tutorial.offline_model.model import LATENCY_ENV_VAR
-from recipes.tutorial.processes import ManagedProcess
-from recipes.tutorial.nws_service import WeatherService
+from tutorial.exercises import NotYet, load_answer, terminate
+from tutorial.history import activity_steps
+from tutorial.notebook import NotebookSetup
+from tutorial.offline_model.model import LATENCY_ENV_VAR
+from tutorial.processes import ManagedProcess
+from tutorial.nws_service import WeatherService
 
 QUESTION = "Any weather alerts in California?"
 MODEL_CALL_S = 3.0
@@ -50,7 +50,7 @@ HINTS = [
 def _worker(answer_file: Path, nb: NotebookSetup, weather: WeatherService, task_queue: str, n: int) -> ManagedProcess:
     env = {**nb.worker_env(), "NWS_API_URL": weather.url, LATENCY_ENV_VAR: str(MODEL_CALL_S)}
     return ManagedProcess(f"exercise-02-worker-{n}",
-                          [sys.executable, "-m", "recipes.tutorial.exercises.worker", str(answer_file), "--task-queue", task_queue],
+                          [sys.executable, "-m", "tutorial.exercises.worker", str(answer_file), "--task-queue", task_queue],
                           env=env, ready_text=READY_TEXT)  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""``python -m recipes.tutorial.model_double --port 0 [--api-key KEY] [--model NAME]``.
+"""``python -m tutorial.model_double --port 0 [--api-key KEY] [--model NAME]``.
 
 Speaks OpenAI's, Anthropic's and Gemini's wire formats (see :mod:`.routes`).
 Prints the OpenAI base URL (ending in ``/v1``; the root URL is the same without
@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 
-from recipes.tutorial.local_service import stop_with_parent
+from tutorial.local_service import stop_with_parent
 
 from .handle import API_KEY_ENV
 from .misbehaviour import PLANS, SmallModel
@@ -25,7 +25,7 @@ from .server import DEFAULT_MODEL, DEFAULT_STREAM_PACE_S, HOST, make_server
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.tutorial.model_double",
+        prog="python -m tutorial.model_double",
         description="A local server that speaks OpenAI's, Anthropic's and Gemini's wire formats (not an LLM). "
         "Binds 127.0.0.1 only.",
     )

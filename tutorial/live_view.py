@@ -10,7 +10,7 @@ What it shows, all read from the server: the run's status, a link to it in
 the Web UI, and its timeline -- one row per model call and tool call with its
 attempts, status and the worker process (identity ``pid@host``) that ran it,
 plus what is in flight right now (attempt, worker, last heartbeat). With a
-:class:`~recipes.tutorial.processes.ManagedProcess` it also shows the worker's
+:class:`~tutorial.processes.ManagedProcess` it also shows the worker's
 state and offers **Kill worker** (SIGKILL) and **Restart worker** buttons.
 
 Two modes:
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from recipes.tutorial.history import Step, activity_steps, render_html, render_table
+from tutorial.history import Step, activity_steps, render_html, render_table
 
 __all__ = ["LiveRunView", "Snapshot", "choose_mode", "pending_activities", "render_text", "timeline_rows"]
 
@@ -384,7 +384,7 @@ class LiveRunView:
         """The Kill button: SIGKILL, recorded on the worker handle with what was in flight."""
         if not self.buttons_active:  # a disabled button can still be click()ed from code
             return
-        from recipes.tutorial.processes import ProcessError
+        from tutorial.processes import ProcessError
 
         context = {
             "run_status": self.snapshot.status,

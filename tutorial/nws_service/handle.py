@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from recipes.tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
-from recipes.tutorial.nws_service.server import CONTROL_PREFIX
+from tutorial.local_service import loopback_opener, read_url, spawn, stop_at_exit, terminate
+from tutorial.nws_service.server import CONTROL_PREFIX
 
 class WeatherService:
     """Handle on a local weather service: start/stop the subprocess and drive its control API.
@@ -40,7 +40,7 @@ class WeatherService:
         log_path: str | os.PathLike[str] | None = None,
         startup_timeout: float = 15.0,
     ) -> WeatherService:
-        """Start ``python -m recipes.tutorial.nws_service`` in its own process group.
+        """Start ``python -m tutorial.nws_service`` in its own process group.
 
         Args:
             port: Port to bind on 127.0.0.1; 0 picks a free one (see ``.url``).
@@ -48,7 +48,7 @@ class WeatherService:
                 by default it is discarded.
             startup_timeout: Seconds to wait for the URL line and a healthy answer.
         """
-        proc = spawn("recipes.tutorial.nws_service", ["--port", str(port)], env=os.environ, log_path=log_path)
+        proc = spawn("tutorial.nws_service", ["--port", str(port)], env=os.environ, log_path=log_path)
         svc = cls("http://invalid", process=proc)
         try:
             svc._url = read_url(proc, startup_timeout, "weather service",

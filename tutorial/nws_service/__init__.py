@@ -21,14 +21,14 @@ Running it
 ----------
 As its own process (stdlib only, binds 127.0.0.1)::
 
-    python -m recipes.tutorial.nws_service --port 8787   # --port 0 picks a free port
+    python -m tutorial.nws_service --port 8787   # --port 0 picks a free port
 
 The first line on stdout is the bound base URL (e.g. ``http://127.0.0.1:8787``)
 so a parent process can read it; after that the process writes only to stderr.
 
 From Python (notebooks, tests)::
 
-    from recipes.tutorial.nws_service import WeatherService
+    from tutorial.nws_service import WeatherService
 
     with WeatherService.start() as svc:     # subprocess on a free port
         os.environ["NWS_API_URL"] = svc.url
@@ -76,7 +76,7 @@ Each request-log entry (every non-control request) is a dict::
 written *before* the latency sleep, so a client that timed out still shows up.
 """
 
-from recipes.tutorial.nws_service.handle import WeatherService
-from recipes.tutorial.nws_service.server import DEFAULT_PORT, main, make_server
+from tutorial.nws_service.handle import WeatherService
+from tutorial.nws_service.server import DEFAULT_PORT, main, make_server
 
 __all__ = ["DEFAULT_PORT", "WeatherService", "main", "make_server"]

@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from recipes.tools.weather_alerts import ENV_TIMEOUT
-from recipes.tutorial.exercises import NotYet, load_answer, run_once, running_worker
-from recipes.tutorial.history import activity_steps
-from recipes.tutorial.notebook import NotebookSetup
-from recipes.tutorial.nws_service import WeatherService
+from tutorial.exercises import NotYet, load_answer, run_once, running_worker
+from tutorial.history import activity_steps
+from tutorial.notebook import NotebookSetup
+from tutorial.nws_service import WeatherService
 from recipes.weather.workflows import MODEL_PARAMS
 
 QUESTION = "Any weather alerts in California?"

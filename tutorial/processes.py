@@ -31,9 +31,9 @@ from typing import Any
 
 from recipes.core.errors import TutorialError
 from recipes.core.worker import PARENT_PID_ENV
-from recipes.tutorial.local_service import signal_group
+from tutorial.local_service import signal_group
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ProcessError(TutorialError):

@@ -5,7 +5,7 @@ started (with its attempt number and the worker's identity), completed or
 failed is an event the server recorded. The notebooks read it back to *prove*
 what happened instead of trusting print statements::
 
-    from recipes.tutorial.history import fetch_history, event_rows, activity_steps, show_table
+    from tutorial.history import fetch_history, event_rows, activity_steps, show_table
 
     history = await fetch_history(handle)          # handle = client.get_workflow_handle(...)
     show_table(event_rows(history))                # every event, one row each

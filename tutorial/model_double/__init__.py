@@ -3,7 +3,7 @@
 Why it exists
 -------------
 The notebooks run offline on a rule-based stand-in model
-(``recipes.tutorial.offline_model``) that plugs into the Agents SDK directly.
+(``tutorial.offline_model``) that plugs into the Agents SDK directly.
 That never exercises the *real-model code path*: the SDK's
 ``OpenAIChatCompletionsModel`` (``AGENT_MODEL_BACKEND=openai-compatible``) and
 ``OpenAIResponsesModel`` (``openai``) turning agents into HTTP requests and
@@ -26,7 +26,7 @@ Use
 ---
 ::
 
-    from recipes.tutorial.model_double import ModelDouble
+    from tutorial.model_double import ModelDouble
 
     with ModelDouble.start(api_key="sk-test") as double:   # subprocess, free port
         os.environ.update(double.env())   # OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_DEFAULT_MODEL

@@ -2,7 +2,7 @@
 
 The notebooks never ``sleep`` and hope: they wait for a state the server
 reports (``wait_for_tool_in_flight``), then read the event history
-(:mod:`recipes.tutorial.history`) and the model-call ledger
+(:mod:`tutorial.history`) and the model-call ledger
 (:mod:`recipes.core.ledger`, written by the meter for any model) to show
 
 * which steps completed, on which worker (``identity``), after how many attempts;
@@ -34,10 +34,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from recipes.core.errors import TutorialError
-from recipes.tutorial.history import Step, activity_steps, fetch_history
-from recipes.tutorial.live_view import pending_activities
-from recipes.tutorial.notebook import wait_until
-from recipes.tutorial.processes import Kill, ManagedProcess
+from tutorial.history import Step, activity_steps, fetch_history
+from tutorial.live_view import pending_activities
+from tutorial.notebook import wait_until
+from tutorial.processes import Kill, ManagedProcess
 
 # --------------------------------------------------------------------------- waiting
 

@@ -39,7 +39,7 @@ from typing import Any
 from recipes.core.errors import TutorialError
 from recipes.streaming.subscriber import StreamReader, Update, follow, rendered_changes
 from recipes.streaming.transcript import View
-from recipes.tutorial.live_view import _current_request_id, choose_mode
+from tutorial.live_view import _current_request_id, choose_mode
 
 __all__ = ["StreamView", "StreamWatch", "render_html"]
 

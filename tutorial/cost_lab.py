@@ -28,9 +28,9 @@ from recipes.core.settings import TemporalSettings
 from recipes.core.worker import READY_TEXT
 from recipes.cost.measure import QUESTION, Throughput, Timing
 from recipes.cost.workflows import TASK_QUEUE_ENV, CostAgentWorkflow
-from recipes.tutorial.history import render_table
-from recipes.tutorial.offline_model.model import LATENCY_ENV_VAR
-from recipes.tutorial.processes import ManagedProcess, python_module
+from tutorial.history import render_table
+from tutorial.offline_model.model import LATENCY_ENV_VAR
+from tutorial.processes import ManagedProcess, python_module
 
 MODEL_ACTIVITY = "invoke_model_activity"
 #: Each worker takes at most 2 activities at once and a model call takes 500 ms: one worker finishes

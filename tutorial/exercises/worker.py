@@ -1,4 +1,4 @@
-"""A worker process for an attendee's exercise file: ``python -m recipes.tutorial.exercises.worker FILE
+"""A worker process for an attendee's exercise file: ``python -m tutorial.exercises.worker FILE
 --task-queue Q``. It registers the file's ``WORKFLOW`` and the weather activities, with the file's
 ``MODEL_PARAMS`` for the model calls (exercise 02 starts two of these and SIGKILLs one)."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from recipes.core.worker import run_worker_main
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.exercises import load_answer
+from tutorial.exercises import load_answer
 
 
 def main() -> None:

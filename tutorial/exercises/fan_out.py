@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.exercises import NotYet, load_answer, run_once, running_worker
-from recipes.tutorial.history import activity_steps
-from recipes.tutorial.notebook import NotebookSetup
+from tutorial.exercises import NotYet, load_answer, run_once, running_worker
+from tutorial.history import activity_steps
+from tutorial.notebook import NotebookSetup
 from recipes.weather.workflows import MODEL_PARAMS
 
 STATES = ["CA", "TX"]

@@ -40,7 +40,7 @@ from uuid import uuid4
 from temporalio.contrib.workflow_streams import PollInput, PollResult, WorkflowStreamClient
 
 from recipes.streaming.workflows import start_run
-from recipes.tutorial.stream_view import StreamWatch
+from tutorial.stream_view import StreamWatch
 
 __all__ = [
     "VISIBLE_MERGE_S", "LogSampler", "LogSize", "Timing", "history_cost", "log_size", "percentile", "summary_rows",
@@ -138,7 +138,7 @@ def timeline_rows(history: Any, zero: datetime, screen: Sequence[tuple[float | N
     """
     from temporalio.api.enums.v1 import EventType, TimeoutType
 
-    from recipes.tutorial.history import activity_steps
+    from tutorial.history import activity_steps
 
     marks: list[tuple[float, str]] = []
 

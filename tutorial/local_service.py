@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: The directory that holds ``recipes/``: where a service runs from and what it imports.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def signal_group(pid: int, sig: int) -> None:

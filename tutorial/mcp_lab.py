@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from recipes.tutorial.local_service import read_url, spawn, stop_at_exit, terminate
+from tutorial.local_service import read_url, spawn, stop_at_exit, terminate
 
 __all__ = ["McpHttpServer", "calls_around", "listed_tools", "mcp_calls", "read_call_log"]
 

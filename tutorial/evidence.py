@@ -1,6 +1,6 @@
 """Read the lessons back out of the event history and the trace.
 
-Built on :mod:`recipes.tutorial.history`: every model call is an
+Built on :mod:`tutorial.history`: every model call is an
 ``invoke_model_activity`` step whose *summary* is the agent's name, so the
 history says which agent made each call and when.
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from recipes.tutorial.history import activity_steps
+from tutorial.history import activity_steps
 from recipes.core.tracing import render_trace
 
 __all__ = [

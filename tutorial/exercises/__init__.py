@@ -34,7 +34,7 @@ from temporalio.worker import Worker
 from recipes.core.agent_failures import AgentsPlugin
 from recipes.core.errors import TutorialError
 from recipes.core.settings import connect
-from recipes.tutorial.notebook import NotebookSetup
+from tutorial.notebook import NotebookSetup
 
 __all__ = ["Hints", "NotYet", "Outcome", "load_answer", "run_once", "running_worker", "task_failure", "terminate", "watch"]
 

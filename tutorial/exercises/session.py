@@ -17,8 +17,8 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from temporalio.service import RPCError
 
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-from recipes.tutorial.exercises import NotYet, load_answer, running_worker, task_failure, terminate
-from recipes.tutorial.notebook import NotebookSetup
+from tutorial.exercises import NotYet, load_answer, running_worker, task_failure, terminate
+from tutorial.notebook import NotebookSetup
 from recipes.weather.workflows import MODEL_PARAMS
 
 QUESTION = "Any weather alerts in California?"

@@ -1,7 +1,0 @@
-"""``python -m recipes.tutorial.nws_service [--port N]``: serve the NWS stand-in."""
-
-import sys
-
-from recipes.tutorial.nws_service.server import main
-
-sys.exit(main())
