@@ -34,6 +34,20 @@ def test_offline_is_the_default_without_a_key(clean_env):
     assert "not an LLM" in choice.describe()
 
 
+def test_offline_without_a_registered_stand_in_says_to_choose_a_real_model(clean_env):
+    """A recipe copied into a project without the tutorial: nothing registers the offline backend, or the
+    registration's package is gone (metadata that outlived its code) -- one sentence either way."""
+    from importlib.metadata import EntryPoint
+
+    from recipes.core import models
+
+    stale = EntryPoint("offline", "gone_package.stand_in:Provider", models.BACKEND_ENTRY_POINTS)
+    for registered in ([], [stale]):
+        clean_env.setattr(models, "entry_points", lambda registered=registered, **_: registered)
+        with pytest.raises(ConfigurationError, match="^No offline stand-in model is installed .*; choose a real model"):
+            choose_model().provider()
+
+
 def test_environment_picks_the_backend(clean_env):
     clean_env.setenv("OPENAI_API_KEY", "sk-test")
     clean_env.setenv("OPENAI_DEFAULT_MODEL", "gpt-test")

@@ -4,9 +4,11 @@ Three backends, chosen by ``AGENT_MODEL_BACKEND`` (or a notebook's ``model``
 parameter):
 
 ``offline``
-    The rule-based stand-in in :mod:`tutorial.offline_model`. No key, no
-    network; deterministic. The default when neither ``OPENAI_API_KEY`` nor
-    ``OPENAI_BASE_URL`` is set.
+    A rule-based stand-in for an LLM: no key, no network; deterministic. Core has
+    none of its own: an installed package registers one as the ``offline`` entry
+    point of the ``durable_agents.model_backends`` group (the tutorial registers
+    one; a project with a copied recipe has none). The default when neither
+    ``OPENAI_API_KEY`` nor ``OPENAI_BASE_URL`` is set.
 ``openai``
     OpenAI's Responses API. Needs ``OPENAI_API_KEY``. The default when only the
     key is set. With ``OPENAI_BASE_URL`` as well it talks the Responses API to
@@ -34,10 +36,11 @@ line whatever the backend.
 
 from __future__ import annotations
 
-import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from importlib.metadata import entry_points
 
 from agents import ModelProvider
 from temporalio.common import RetryPolicy
@@ -119,9 +122,10 @@ def with_model_timeouts(params: ModelActivityParameters) -> ModelActivityParamet
 
 BACKEND_ENV = "AGENT_MODEL_BACKEND"
 BACKENDS = ("offline", "openai", "openai-compatible", "litellm")
-#: The offline stand-in is tutorial machinery, not part of a copied project: it is
-#: loaded by name, only when the offline backend is chosen.
-OFFLINE_MODULE = "tutorial.offline_model"
+#: Backends that another installed package provides, by name: an entry point of this group whose object,
+#: called with no arguments, returns a ModelProvider. ``offline`` is one: the tutorial registers its
+#: rule-based stand-in there (its pyproject.toml); it is looked up only when that backend is chosen.
+BACKEND_ENTRY_POINTS = "durable_agents.model_backends"
 OFFLINE_MODEL_NAME = "offline-rules"
 
 
@@ -159,7 +163,7 @@ class ModelChoice:
         ``OpenAIAgentsPlugin(model_provider=...)``; ``ledger`` overrides where it records."""
         if self.backend == "offline":
             # The stand-in's usage is its own estimate; the meter records the line.
-            inner: ModelProvider = _offline_module().OfflineModelProvider()
+            inner: ModelProvider = _registered_backend("offline")()
             return MeteredProvider(inner, backend=self.backend, default_model=self.model,
                                    ledger=ledger, usage_is_estimate=True)  # fmt: skip
 
@@ -192,17 +196,23 @@ class ModelChoice:
         return env
 
 
-def _offline_module():
-    try:
-        return importlib.import_module(OFFLINE_MODULE)
-    except ModuleNotFoundError as err:
-        if not (err.name or "").startswith("tutorial"):
-            raise
-        raise ConfigurationError(
-            "The offline stand-in model is tutorial machinery (tutorial/offline_model/) and is "
-            "not in this project; choose a real model (OPENAI_API_KEY, or OPENAI_BASE_URL for an "
-            "OpenAI-compatible server) or copy that folder too."
-        ) from None
+def _registered_backend(name: str) -> Callable[[], ModelProvider]:
+    """What an installed package registers as model backend ``name`` (see ``BACKEND_ENTRY_POINTS``).
+
+    None registered, or one whose module is not there (its package's metadata outlived its code), is one
+    sentence; any other import error is the provider's own and is raised as it is."""
+    for entry in entry_points(group=BACKEND_ENTRY_POINTS, name=name):
+        try:
+            return entry.load()
+        except ModuleNotFoundError as err:
+            missing = err.name or ""
+            if not (entry.module == missing or entry.module.startswith(missing + ".")):
+                raise
+    raise ConfigurationError(
+        f"No {name} stand-in model is installed (the {name!r} entry point of {BACKEND_ENTRY_POINTS} is missing, "
+        "or its package is gone); choose a real model: OPENAI_API_KEY, or OPENAI_BASE_URL for an "
+        "OpenAI-compatible server."
+    )
 
 
 def choose_model(

@@ -15,7 +15,7 @@ Written out (``recipes/weather/worker.py`` does this)::
                     model_params=MODEL_PARAMS)
 
 and is started with ``python -m recipes.<recipe>.worker`` — from a terminal, or
-from a notebook through :mod:`tutorial.processes`, which can SIGKILL it.
+from a notebook through the tutorial's process manager, which can SIGKILL it.
 It prints ``READY_TEXT`` once polling so a parent knows when it is up.
 
 Running it for real (``recipes/shipping/deploy/`` has a Dockerfile, a systemd
@@ -354,8 +354,8 @@ def exit_with_parent(poll_s: float = 0.5) -> None:
 
     ``atexit`` in the parent does not run when the parent is SIGKILLed (a
     kernel restart does that); this watchdog is what then ends the child.
-    A no-op unless ``TUTORIAL_PARENT_PID`` is set (by
-    ``tutorial.processes.ManagedProcess``).
+    A no-op unless ``TUTORIAL_PARENT_PID`` is set (the tutorial's process
+    manager sets it in each child it starts).
     """
     parent = os.environ.get(PARENT_PID_ENV)
     if not parent:

@@ -54,7 +54,9 @@ What it cannot do:
 * produce real token counts: usage is an estimate of ~4 characters per token.
 
 It writes no ledger itself: the model switch wraps it in the model-call meter
-(``recipes.core.meter``), as it wraps every backend.
+(``recipes.core.meter``), as it wraps every backend. The switch finds it as the
+``offline`` entry point of ``durable_agents.model_backends`` (``OfflineModelProvider``,
+registered in pyproject.toml): the tutorial plugs into core, core never names it.
 
 The package, one module per step of a call: ``words`` (how text becomes
 terms), ``request`` (evidence in the user's words), ``turn`` (reading the
