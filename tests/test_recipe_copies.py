@@ -5,13 +5,16 @@ The copy runs on the interpreter that has only ``requirements.txt`` installed:
 ``python -S`` with the venv's site-packages on ``PYTHONPATH``, so the editable
 install of this repository (a ``.pth`` file, which ``-S`` does not read) cannot
 quietly supply a module the copy lacks. The model is a real-model backend (the
-wire-format double): the offline stand-in is tutorial machinery, not part of a copy.
+wire-format double): the offline stand-in is tutorial machinery, not part of a copy,
+and a copy that asks for it is told so in one sentence.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import site
+import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -65,6 +68,10 @@ RUNS = {
 }  # fmt: skip
 
 
+#: The copy's interpreter sees the installed requirements and nothing of this repository (``python -S``).
+ONLY_REQUIREMENTS = {"PYTHONPATH": ":".join(site.getsitepackages()), "PYTHONNOUSERSITE": "1"}
+
+
 def copy_recipe(name: str, project: Path) -> list[str]:
     """The recipe folder and its declared needs, at the same paths; nothing else."""
     folders = [name, *sorted(declared_needs(RECIPES / name))]
@@ -82,10 +89,9 @@ def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, tempora
     run = RUNS[name]
     project = tmp_path / "project"
     copied = copy_recipe(name, project)
-    assert not (project / "recipes" / "__init__.py").exists() and not (project / "recipes" / "tutorial").exists()
+    assert not (project / "recipes" / "__init__.py").exists() and not (project / "tutorial").exists()
     env = {
-        "PYTHONPATH": ":".join(site.getsitepackages()),
-        "PYTHONNOUSERSITE": "1",
+        **ONLY_REQUIREMENTS,
         "TEMPORAL_ADDRESS": temporal_server.address,
         "AGENT_MODEL_BACKEND": "openai-compatible",
         **model_double.env(),
@@ -114,3 +120,16 @@ def test_a_copied_recipe_runs_with_only_what_it_declares(name, tmp_path, tempora
     out = starter.log()
     assert code == 0, f"{name} copied with {copied} failed:\n{out[-2000:]}\n{worker.log_tail(20) if worker else ''}"
     assert run.prints in out, out
+
+
+def test_a_copy_that_asks_for_the_offline_model_is_told_to_choose_a_real_one(tmp_path):
+    """The offline backend is the tutorial's (an entry point this repository's install registers, whose package
+    the copy does not have): the copied script stops with core's one sentence, not a traceback."""
+    project = tmp_path / "project"
+    copy_recipe("plain_agent", project)
+    done = subprocess.run([sys.executable, "-S", "-m", "recipes.plain_agent.run", "Any weather alerts in Texas?"],
+                          cwd=project, env={**os.environ, **ONLY_REQUIREMENTS, "AGENT_MODEL_BACKEND": "offline"},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "No offline stand-in model is installed" in done.stderr and "choose a real model" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
