@@ -178,7 +178,7 @@ def test_counts_constants_and_marked_lower_bounds_pass(code):
 
 def test_workflow_sandbox_is_never_switched_off():
     offenders = []
-    for path in list((REPO_ROOT / "recipes").rglob("*.py")) + PATHS:
+    for path in [*(REPO_ROOT / "recipes").rglob("*.py"), *(REPO_ROOT / "tutorial").rglob("*.py"), *PATHS]:
         text = path.read_text(encoding="utf-8")
         if re.search(r"sandboxed\s*=\s*False|UnsandboxedWorkflowRunner", text):
             offenders.append(str(path.relative_to(REPO_ROOT)))
