@@ -1,15 +1,12 @@
-"""Weather recipe: an agent that answers questions using US National Weather Service alerts.
+"""Weather recipe: an agent that answers questions from US National Weather Service alerts.
 
-Modules (import them directly; this package imports nothing eagerly so that
-``python -m tutorial.nws_service`` starts fast and workflow code can
-import the activities without pulling in the HTTP stack):
+- :mod:`recipes.weather.workflows` -- ``WeatherAgentWorkflow`` (the agent inside a workflow) and
+  ``MODEL_PARAMS`` (how its model calls run as activities);
+- :mod:`recipes.weather.tools` -- its tools: ``get_weather_alerts`` as an activity, ``explain_severity``
+  in the workflow;
+- :mod:`recipes.weather.worker` and :mod:`recipes.weather.starter` -- the two entrypoints.
 
-- :mod:`tutorial.nws_service` -- a local, stdlib-only service shaped like
-  ``https://api.weather.gov`` with run-time fault injection and a request log,
-  plus the :class:`~tutorial.nws_service.WeatherService` handle.
-- :mod:`recipes.tools.weather_alerts` -- the Temporal activities the agent uses as
-  tools (``get_weather_alerts``) and the plain ``fetch_alerts`` helper.
-
-The recipe talks to ``$NWS_API_URL`` (default ``http://127.0.0.1:8787``, the local
-service); set ``NWS_API_URL=https://api.weather.gov`` to use the real NWS API.
+Import the modules directly: this package imports nothing eagerly, so workflow code can import the
+activities without the HTTP stack. The tool calls ``$NWS_API_URL`` (default ``http://127.0.0.1:8787``,
+the tutorial's local stand-in); ``NWS_API_URL=https://api.weather.gov`` uses the real NWS API.
 """
