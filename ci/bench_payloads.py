@@ -49,7 +49,7 @@ from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, Tele
 from temporalio.worker import Worker  # noqa: E402
 
 from recipes.core.errors import TutorialError  # noqa: E402
-from recipes.core.payloads import DEFAULT_THRESHOLD, PayloadSettings  # noqa: E402
+from recipes.core.payloads import DEFAULT_THRESHOLD, PayloadSettings, PayloadsPlugin  # noqa: E402
 from recipes.core.scripts import positive_int  # noqa: E402
 from recipes.core.settings import TemporalSettings, connect  # noqa: E402
 from recipes.cost.measure import Runs, Timing, side_by_side  # noqa: E402
@@ -129,7 +129,7 @@ async def measure(configs: list[Configuration], settings: TemporalSettings, step
     """Timings by label; ``None`` for a configuration whose payload the worker refused."""
     async with contextlib.AsyncExitStack() as workers:
         for config in configs:
-            config.client = await connect(settings, payloads=config.payloads)
+            config.client = await connect(settings, plugins=[PayloadsPlugin(config.payloads)])
             config.task_queue = f"bench-payloads-{uuid.uuid4().hex[:8]}"
             worker = Worker(config.client, task_queue=config.task_queue, workflows=[PayloadStepWorkflow],
                             activities=[model_step])  # fmt: skip

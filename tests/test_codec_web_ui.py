@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 
 from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
-from recipes.core.payloads import PayloadSettings
+from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.keys import create_keyring
@@ -71,7 +71,7 @@ async def _ask(address: str, sealed: PayloadSettings, question: str) -> tuple[st
     """One run of the alert-history agent on an in-process worker, client and worker sealing with
     ``sealed``; (workflow id, the stored input's data in base64)."""
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=choose_model("offline").provider())
-    client = await connect(address, plugins=[plugin], payloads=sealed)
+    client = await connect(address, plugins=[PayloadsPlugin(sealed), plugin])
     queue = f"test-codec-web-ui-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[AlertHistoryWorkflow], activities=[fetch_alert_history]):
         handle = await client.start_workflow(AlertHistoryWorkflow.run, question, task_queue=queue,

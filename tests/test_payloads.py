@@ -28,7 +28,7 @@ from recipes.core.payload_codec import (
     KeyringFile,
 )
 from recipes.core.payload_store import BLOB_CORRUPTED, BLOB_MISSING, LocalBlobStore, prune
-from recipes.core.payloads import PAYLOAD_ENV, PayloadSettings
+from recipes.core.payloads import PAYLOAD_ENV, PayloadSettings, PayloadsPlugin
 
 SECRET_TEXT = b'"Is the levee on Elm Street holding? My address is 12 Elm Street."'
 
@@ -286,11 +286,52 @@ def test_a_plugin_keeps_the_codec_and_the_store(tmp_path):
     assert theirs.payload_converter_class is not ours.payload_converter_class
 
 
+@pytest.mark.parametrize("ours_first", [True, False], ids=["payloads first", "agents first"])
+def test_the_payloads_plugin_and_the_agents_plugin_compose_in_either_order(tmp_path, ours_first):
+    from temporalio.converter import DefaultPayloadConverter
+    from temporalio.openai_agents import OpenAIAgentsPlugin
+
+    keyring = tmp_path / "keys.json"
+    keyring.write_text(Keyring.new().to_json())
+    ours = PayloadsPlugin(PayloadSettings(store="local", store_dir=tmp_path, keyring=keyring))
+    config: dict = {}
+    for plugin in ([ours, OpenAIAgentsPlugin()] if ours_first else [OpenAIAgentsPlugin(), ours]):
+        config = plugin.configure_client(config)
+    converter: DataConverter = config["data_converter"]
+    assert isinstance(converter.payload_codec, AesGcmCodec) and isinstance(converter.external_storage.drivers[0], LocalBlobStore)
+    assert converter.failure_converter_class is DefaultFailureConverterWithEncodedAttributes
+    assert converter.payload_converter_class is not DefaultPayloadConverter, "the agents plugin's converter stays"
+
+
 def test_with_a_keyring_headers_are_encrypted_too(tmp_path):
     from temporalio.common import HeaderCodecBehavior
 
     keyring = tmp_path / "keys.json"
     keyring.write_text(Keyring.new().to_json())
-    assert PayloadSettings(keyring=keyring).client_options()["header_codec_behavior"] == HeaderCodecBehavior.CODEC
-    assert "header_codec_behavior" not in PayloadSettings(store="local", store_dir=tmp_path).client_options()
-    assert PayloadSettings().client_options() == {}
+    sealed = PayloadsPlugin(PayloadSettings(keyring=keyring))
+    assert sealed.configure_client({})["header_codec_behavior"] == HeaderCodecBehavior.CODEC
+    replayer = sealed.configure_replayer({})
+    assert replayer["header_codec_behavior"] == HeaderCodecBehavior.CODEC and replayer["data_converter"].payload_codec
+    assert "header_codec_behavior" not in PayloadsPlugin(PayloadSettings(store="local", store_dir=tmp_path)).configure_client({})
+
+
+def test_settings_that_ask_for_nothing_make_the_plugin_a_no_op():
+    callers = DataConverter()
+    assert PayloadsPlugin(PayloadSettings()).configure_client({}) == {}
+    assert PayloadsPlugin(PayloadSettings()).configure_client({"data_converter": callers})["data_converter"] is callers
+
+
+def test_a_bad_keyring_stops_the_plugin_before_anything_connects(tmp_path):
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        PayloadsPlugin(PayloadSettings(keyring=tmp_path / "nope.json"))
+
+
+def test_core_connect_reads_no_payload_settings(monkeypatch):
+    """Only a client given the plugin stores or encrypts payloads: ``connect`` ignores ``PAYLOAD_*``
+    (a bad value would fail here with ConfigurationError if it read them)."""
+    from recipes.core.settings import TemporalUnreachable, connect
+    from tutorial.proof import free_port
+
+    monkeypatch.setenv("PAYLOAD_STORE", "dropbox")
+    with pytest.raises(TemporalUnreachable):
+        run(connect(f"127.0.0.1:{free_port()}"))

@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
-from recipes.core.payloads import PayloadSettings
+from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.settings import connect
 from recipes.core.worker import READY_TEXT
 from recipes.microagents.client import Session
@@ -62,7 +62,7 @@ def test_a_key_rotated_mid_session_leaves_every_turn_readable(temporal_server, k
     keyring, sealed = keys
 
     async def scenario():
-        client = await connect(temporal_server.address, plugins=[offline_plugin(SESSION_MODEL_PARAMS)], payloads=sealed)
+        client = await connect(temporal_server.address, plugins=[PayloadsPlugin(sealed), offline_plugin(SESSION_MODEL_PARAMS)])
         task_queue = queue("rotation")
         worker = await start_in_kernel(client, task_queue=task_queue)
         try:
@@ -90,8 +90,8 @@ def test_a_worker_without_the_key_parks_the_run_until_one_with_the_key_takes_it(
     task_queue = queue("stale")
 
     async def scenario():
-        client = await connect(temporal_server.address, plugins=[OpenAIAgentsPlugin()], payloads=sealed)
-        stale_client = await connect(temporal_server.address, plugins=[offline_plugin()], payloads=stale)
+        client = await connect(temporal_server.address, plugins=[PayloadsPlugin(sealed), OpenAIAgentsPlugin()])
+        stale_client = await connect(temporal_server.address, plugins=[PayloadsPlugin(stale), offline_plugin()])
         handle = await client.start_workflow(AlertHistoryWorkflow.run, QUESTION, id=f"stale-{uuid.uuid4().hex[:6]}",
                                              task_queue=task_queue)  # fmt: skip
         async with Worker(stale_client, task_queue=task_queue, workflows=[AlertHistoryWorkflow],
@@ -105,7 +105,7 @@ def test_a_worker_without_the_key_parks_the_run_until_one_with_the_key_takes_it(
             errors = await workflow_task_failures(client, history)
             await asyncio.sleep(2)  # the server offers the task again meanwhile: still not failed
             parked = (await handle.describe()).status
-        keyed_client = await connect(temporal_server.address, plugins=[offline_plugin()], payloads=sealed)
+        keyed_client = await connect(temporal_server.address, plugins=[PayloadsPlugin(sealed), offline_plugin()])
         async with Worker(keyed_client, task_queue=task_queue, workflows=[AlertHistoryWorkflow],
                           activities=[fetch_alert_history]):  # fmt: skip
             answer = await asyncio.wait_for(handle.result(), 90)
@@ -126,7 +126,7 @@ def test_a_deleted_blob_fails_the_run_with_one_sentence_instead_of_hanging(tempo
     task_queue = queue("deleted")
 
     async def scenario():
-        client = await connect(temporal_server.address, plugins=[offline_plugin()], payloads=tiny)
+        client = await connect(temporal_server.address, plugins=[PayloadsPlugin(tiny), offline_plugin()])
         question = QUESTION + " " + "Please be thorough. " * 10  # well over 64 bytes: offloaded
         handle = await client.start_workflow(AlertHistoryWorkflow.run, question, id=f"deleted-{uuid.uuid4().hex[:6]}",
                                              task_queue=task_queue)  # fmt: skip
@@ -162,7 +162,7 @@ def test_no_secret_is_in_any_payload_encrypted_or_not(temporal_server, keys, mod
     requests_before = len(model_double.requests())
 
     async def scenario():
-        client = await connect(temporal_server.address, plugins=[OpenAIAgentsPlugin()], payloads=sealed)
+        client = await connect(temporal_server.address, plugins=[PayloadsPlugin(sealed), OpenAIAgentsPlugin()])
         handle = await client.start_workflow(AlertHistoryWorkflow.run, QUESTION, id=f"secrets-{uuid.uuid4().hex[:6]}",
                                              task_queue=task_queue)  # fmt: skip
         await asyncio.wait_for(handle.result(), 120)

@@ -28,7 +28,7 @@ from temporalio.worker import Worker
 from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
 from recipes.core.payload_codec import ENCODING
-from recipes.core.payloads import PayloadSettings
+from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.keys import create_keyring
@@ -155,7 +155,7 @@ def test_a_bucket_that_does_not_exist_is_an_error_naming_it_when_storing(s3_endp
 async def ask_alert_history(address: str, settings: PayloadSettings, question: str):
     """Run one question through an in-process worker whose client has ``settings``; (answer, history)."""
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=choose_model("offline").provider())
-    client = await connect(address, plugins=[plugin], payloads=settings)
+    client = await connect(address, plugins=[PayloadsPlugin(settings), plugin])
     queue = f"test-payloads-s3-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[AlertHistoryWorkflow], activities=[fetch_alert_history]):
         handle = await client.start_workflow(

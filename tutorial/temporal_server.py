@@ -38,7 +38,6 @@ from typing import Literal
 
 from recipes.core.errors import TutorialError
 from tutorial.processes import pid_alive
-from recipes.core.payloads import PayloadSettings
 from recipes.core.settings import START_HINT, TemporalSettings, TemporalUnreachable, connect, split_address
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,8 +135,7 @@ def probe(settings: TemporalSettings | str | None = None, timeout: float = 3.0) 
         return "nothing"
 
     async def check() -> None:
-        # Client.connect calls get_system_info; no payload is read, so no payload settings are needed.
-        await connect(settings, timeout=timeout, payloads=PayloadSettings())
+        await connect(settings, timeout=timeout)
 
     try:
         _run(check())

@@ -1,8 +1,9 @@
 """What a workflow leaves in Temporal's database: payloads by reference and encrypted, by settings.
 
-The one place that reads the payload settings. :func:`recipes.core.settings.connect` asks it for a
-data converter, so every worker, starter and notebook client in a project encrypts and offloads
-alike once these variables are set (and none does while they are not):
+The one place that reads the payload settings. A client takes them as a Temporal plugin,
+:class:`PayloadsPlugin`, given where it connects (``connect(settings, plugins=[PayloadsPlugin(), ...])``);
+every worker, starter and client that writes or reads these histories must have one with the same
+settings:
 
 =========================  =====================================================================
 ``PAYLOAD_STORE``          ``off`` (default), ``local`` (files, :mod:`recipes.core.payload_store`)
@@ -28,19 +29,23 @@ are encrypted too (``HeaderCodecBehavior.CODEC``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import ClientConfig
 from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, ExternalStorage
+from temporalio.plugin import SimplePlugin
+from temporalio.worker import ReplayerConfig
 
 from recipes.core.errors import ConfigurationError
 
-__all__ = ["PAYLOAD_ENV", "PayloadSettings"]
+__all__ = ["PAYLOAD_ENV", "PayloadSettings", "PayloadsPlugin"]
 
 STORE_ENV, DIR_ENV, THRESHOLD_ENV = "PAYLOAD_STORE", "PAYLOAD_STORE_DIR", "PAYLOAD_STORE_THRESHOLD"
 BUCKET_ENV, KEYRING_ENV = "PAYLOAD_S3_BUCKET", "PAYLOAD_KEYRING"
@@ -125,17 +130,6 @@ class PayloadSettings:
             driver = _s3_driver(self.s3_bucket)  # type: ignore[arg-type]
         return ExternalStorage(drivers=[driver], payload_size_threshold=self.threshold)
 
-    def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``Client.connect``: the data converter, and header encryption
-        with a keyring; empty when these settings ask for nothing."""
-        options: dict[str, Any] = {}
-        converter = self.data_converter()
-        if converter is not None:
-            options["data_converter"] = converter
-        if self.keyring is not None:
-            options["header_codec_behavior"] = HeaderCodecBehavior.CODEC
-        return options
-
     def data_converter(self) -> DataConverter | None:
         """A data converter with the codec and storage these settings ask for; ``None`` when they ask
         for neither (so the SDK, or a plugin, picks its own). A plugin such as ``OpenAIAgentsPlugin``
@@ -146,6 +140,47 @@ class PayloadSettings:
         if self.keyring is not None:
             options["failure_converter_class"] = DefaultFailureConverterWithEncodedAttributes
         return DataConverter(**options)
+
+
+class PayloadsPlugin(SimplePlugin):
+    """:class:`PayloadSettings` as a Temporal plugin, for ``Client.connect(plugins=[...])`` (and so for
+    the ``Worker`` on that client) or ``Replayer(plugins=[...])``::
+
+        client = await connect(settings, plugins=[PayloadsPlugin(), agents_plugin])
+
+    ``payloads`` defaults to ``PayloadSettings.load()`` (the ``PAYLOAD_*`` variables). The keyring
+    and the store are opened here, so a bad setting fails before anything connects. On the data
+    converter it sets only what the settings ask for -- the codec (and failure messages encrypted)
+    with a keyring, the external storage with a store -- and keeps the rest, so it composes with a
+    plugin that swaps the payload converter (``OpenAIAgentsPlugin``) in either order. With a keyring
+    it also encrypts headers (``HeaderCodecBehavior.CODEC``). Settings that ask for nothing make
+    it a no-op."""
+
+    def __init__(self, payloads: PayloadSettings | None = None) -> None:
+        self.payloads = PayloadSettings.load() if payloads is None else payloads
+        self._ours = self.payloads.data_converter()
+        super().__init__("PayloadsPlugin", data_converter=self._onto if self._ours else None)
+
+    def _onto(self, converter: DataConverter | None) -> DataConverter:
+        ours, changes = self._ours, {}
+        assert ours is not None
+        if self.payloads.keyring is not None:
+            changes.update(payload_codec=ours.payload_codec, failure_converter_class=ours.failure_converter_class)
+        if self.payloads.store != "off":
+            changes["external_storage"] = ours.external_storage
+        return dataclasses.replace(converter or DataConverter.default, **changes)
+
+    def configure_client(self, config: ClientConfig) -> ClientConfig:
+        config = super().configure_client(config)
+        if self.payloads.keyring is not None:
+            config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        return config
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        config = super().configure_replayer(config)
+        if self.payloads.keyring is not None:
+            config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        return config
 
 
 class _LazyS3Client(S3StorageDriverClient):

@@ -34,7 +34,6 @@ from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS
 
 from recipes.core.errors import ConfigurationError, TutorialError
-from recipes.core.payloads import PayloadSettings
 
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -245,21 +244,22 @@ async def connect(
     *,
     plugins: Sequence[Plugin] = (),
     timeout: float = 5.0,
-    payloads: PayloadSettings | None = None,
     **overrides: Any,
 ) -> Client:
     """``Client.connect`` with these settings, failing within ``timeout`` seconds
     with :class:`TemporalUnreachable` (one sentence) instead of a Rust error.
 
     ``settings`` may be a :class:`TemporalSettings`, an address string or
-    ``None`` (``TemporalSettings.load()``). ``payloads`` says how payloads are stored
-    and encrypted (default ``PayloadSettings.load()``: the ``PAYLOAD_*`` variables, see
-    :mod:`recipes.core.payloads`). ``overrides`` go to ``Client.connect``.
+    ``None`` (``TemporalSettings.load()``). ``plugins`` and ``overrides`` go to
+    ``Client.connect`` as they are, so its own API is the way in: what shapes payloads
+    (a codec, payloads by reference) comes as a plugin -- Temporal's package for client
+    configuration, which composes with the others (``OpenAIAgentsPlugin`` swaps the payload
+    converter, a codec plugin adds its codec, in either order) and also configures a
+    ``Worker`` or a ``Replayer`` -- or as ``data_converter=``. Nothing here reads payload
+    settings: a client encrypts or offloads only when its caller asks.
     """
     if settings is None or isinstance(settings, str):
         settings = TemporalSettings.load(address=settings)
-    if "data_converter" not in overrides:  # else the caller's; with none of ours, the SDK's or the plugin's
-        overrides = {**(payloads or PayloadSettings.load()).client_options(), **overrides}
     config = {**settings.connect_config(), "connect_timeout": timedelta(seconds=timeout), **overrides}
     where = settings.address
     try:

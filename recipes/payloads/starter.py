@@ -2,7 +2,8 @@
 
     python -m recipes.payloads.starter "What has the alert history of California been like?"
 
-Needs a worker (``python -m recipes.payloads.worker``) with the same ``PAYLOAD_*`` settings.
+Needs a worker (``python -m recipes.payloads.worker``) with the same ``PAYLOAD_*`` settings: the
+starter reads them too (``PayloadsPlugin``), to encrypt the question and read the answer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from uuid import uuid4
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
+from recipes.core.payloads import PayloadsPlugin
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
 from recipes.core.settings import TemporalSettings, connect
 from recipes.payloads.workflows import TASK_QUEUE_ENV, AlertHistoryWorkflow, default_task_queue
@@ -27,7 +29,7 @@ async def main(argv: list[str] | None = None) -> None:
     question = require_text("question", args.question, EXAMPLE)
     queue = args.task_queue or default_task_queue()
     settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(settings, plugins=[PayloadsPlugin(), OpenAIAgentsPlugin()])
     workflow_id = f"alert-history-{uuid4().hex[:8]}"
     handle = await client.start_workflow(AlertHistoryWorkflow.run, question, id=workflow_id, task_queue=queue)
     ui_url = settings.web_ui_url(workflow_id, handle.result_run_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from temporalio.worker import Worker
 
-from recipes.core.payloads import PayloadSettings
+from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
@@ -24,7 +24,7 @@ from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow, defau
 async def main() -> None:
     plugin, model = agents_plugin(MODEL_PARAMS)
     payloads = PayloadSettings.load()  # read once, here, so a bad setting stops the worker before it polls
-    client = await connect(TemporalSettings.load(), plugins=[plugin], payloads=payloads)
+    client = await connect(TemporalSettings.load(), plugins=[PayloadsPlugin(payloads), plugin])
     worker = Worker(
         client,
         task_queue=default_task_queue(),
