@@ -506,7 +506,7 @@ def test_every_variable_the_examples_set_is_one_the_code_reads():
     config = k8s()["ConfigMap"]["data"]
     assert re.fullmatch(r"<namespace>\.<account>\.tmprl\.cloud:7233", config["TEMPORAL_ADDRESS"])
     assert systemd_env()["TEMPORAL_ADDRESS"] == config["TEMPORAL_ADDRESS"]
-    assert {"TEMPORAL_API_KEY", "OPENAI_API_KEY", "PAYLOAD_KEYRING"} <= set(k8s_env())
+    assert {"TEMPORAL_API_KEY", "OPENAI_API_KEY"} <= set(k8s_env())
 
 
 def test_no_example_holds_a_secret():
@@ -523,11 +523,6 @@ def test_no_example_holds_a_secret():
     for name, entry in env.items():
         if SECRET_NAME.search(name):
             assert "value" not in entry and "secretKeyRef" in entry.get("valueFrom", {}), f"{name} is not a secretKeyRef"
-    # The keyring is a file: its path must lie in a volume mounted from a Secret.
-    volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
-    keyring = env["PAYLOAD_KEYRING"]["value"]
-    mounts = [m for m in k8s_container()["volumeMounts"] if keyring.startswith(m["mountPath"].rstrip("/") + "/")]
-    assert mounts and "secret" in volumes[mounts[0]["name"]] and mounts[0].get("readOnly"), (keyring, mounts)
 
 
 def test_the_stop_timeouts_outlast_the_drain(monkeypatch):
