@@ -4,7 +4,7 @@
 
 A model step is an activity whose input is the conversation (a payload of the given size) and
 whose result is a few bytes, as a model call is (``tutorial/payload_bench.py``). At each
-size, four configurations of ``recipes.core.payloads.PayloadSettings``:
+size, four configurations of ``recipes.payloads.settings.PayloadSettings``:
 
 * ``neither``      - payloads inline, in plain text (the SDK's default);
 * ``codec only``   - every payload AES-256-GCM encrypted (a keyring made for this run);
@@ -49,11 +49,11 @@ from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, Tele
 from temporalio.worker import Worker  # noqa: E402
 
 from recipes.core.errors import TutorialError  # noqa: E402
-from recipes.core.payloads import DEFAULT_THRESHOLD, PayloadSettings, PayloadsPlugin  # noqa: E402
 from recipes.core.scripts import positive_int  # noqa: E402
 from recipes.core.settings import TemporalSettings, connect  # noqa: E402
 from recipes.cost.measure import Runs, Timing, side_by_side  # noqa: E402
 from recipes.payloads.keys import create_keyring  # noqa: E402
+from recipes.payloads.settings import DEFAULT_THRESHOLD, PayloadSettings, PayloadsPlugin  # noqa: E402
 from tutorial.history import render_table  # noqa: E402
 from tutorial.payload_bench import PayloadStepWorkflow, model_step  # noqa: E402
 from tutorial.temporal_server import ensure_server  # noqa: E402

@@ -16,9 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 from temporalio.api.common.v1 import Payload
 
-from recipes.core.payload_codec import AesGcmCodec, Keyring
-from recipes.core.payloads import PayloadSettings
+from recipes.payloads.codec import AesGcmCodec, Keyring
 from recipes.payloads.codec_server import READY_TEXT, TOKEN_ENV, PayloadDecoder, create_app
+from recipes.payloads.settings import PayloadSettings
 from tutorial.processes import python_module
 from tutorial.temporal_server import find_temporal_binary
 

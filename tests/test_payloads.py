@@ -17,7 +17,7 @@ from temporalio.converter import StorageDriverRetrieveContext, StorageDriverStor
 from temporalio.exceptions import ApplicationError
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.payload_codec import (
+from recipes.payloads.codec import (
     AUTHENTICATION_FAILED,
     ENCODING,
     KEY_MISMATCH,
@@ -27,8 +27,8 @@ from recipes.core.payload_codec import (
     Keyring,
     KeyringFile,
 )
-from recipes.core.payload_store import BLOB_CORRUPTED, BLOB_MISSING, LocalBlobStore, prune
-from recipes.core.payloads import PAYLOAD_ENV, PayloadSettings, PayloadsPlugin
+from recipes.payloads.settings import PAYLOAD_ENV, PayloadSettings, PayloadsPlugin
+from recipes.payloads.store import BLOB_CORRUPTED, BLOB_MISSING, LocalBlobStore, prune
 
 SECRET_TEXT = b'"Is the levee on Elm Street holding? My address is 12 Elm Street."'
 
@@ -92,7 +92,7 @@ def test_an_altered_payload_fails_authentication_and_is_never_retried(where):
     elif where == "nonce":
         sealed.data = bytes([sealed.data[0] ^ 1]) + sealed.data[1:]
     else:  # point it at the other key's id, with that key's check, as a forger would
-        from recipes.core.payload_codec import META_KEY_CHECK, key_check
+        from recipes.payloads.codec import META_KEY_CHECK, key_check
 
         sealed.metadata[META_KEY_ID] = b"key-2"
         sealed.metadata[META_KEY_CHECK] = key_check(keyring.keys["key-2"])

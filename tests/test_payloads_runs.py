@@ -18,7 +18,6 @@ from temporalio.worker import Worker
 
 from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
-from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.settings import connect
 from recipes.core.worker import READY_TEXT
 from recipes.microagents.client import Session
@@ -27,6 +26,7 @@ from recipes.microagents.worker import start_in_kernel
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.codec_server import PayloadDecoder
 from recipes.payloads.keys import create_keyring, rotate_keyring
+from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
 from tutorial.payload_lab import database_files, decoded, key_ids, workflow_task_failures
 from tutorial.processes import python_module

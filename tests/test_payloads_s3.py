@@ -27,11 +27,11 @@ from temporalio.worker import Worker
 
 from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
-from recipes.core.payload_codec import ENCODING
-from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
+from recipes.payloads.codec import ENCODING
 from recipes.payloads.keys import create_keyring
+from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
 from tutorial.history import fetch_history
 from tutorial.payload_lab import history_size, is_reference, payloads_in

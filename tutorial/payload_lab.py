@@ -21,10 +21,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHistory
 
-from recipes.core.payload_codec import META_KEY_ID
-from recipes.core.payloads import PayloadSettings
+from recipes.payloads.codec import META_KEY_ID
 from recipes.payloads.codec_server import READY_TEXT as CODEC_READY
 from recipes.payloads.codec_server import TOKEN_ENV, PayloadDecoder, is_reference
+from recipes.payloads.settings import PayloadSettings
 from tutorial.processes import ManagedProcess, python_module
 from tutorial.proof import free_port
 from tutorial.temporal_server import DevServer, ensure_server, find_temporal_binary

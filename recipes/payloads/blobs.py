@@ -6,7 +6,7 @@
 
 ``--older-than`` must exceed your longest workflow run plus the namespace's retention period
 (``temporal operator namespace describe``): a history still on the server whose blob is gone
-cannot be read (``PayloadBlobMissing``). See :mod:`recipes.core.payload_store` for the rule.
+cannot be read (``PayloadBlobMissing``). See :mod:`recipes.payloads.store` for the rule.
 With ``PAYLOAD_STORE=s3`` use an S3 lifecycle rule on the bucket instead, with the same bound.
 """
 
@@ -16,9 +16,9 @@ import argparse
 import re
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.payload_store import prune
-from recipes.core.payloads import PayloadSettings
 from recipes.core.scripts import add_verbose_flag, run_script
+from recipes.payloads.settings import PayloadSettings
+from recipes.payloads.store import prune
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

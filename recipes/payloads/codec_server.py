@@ -4,7 +4,7 @@
     python -m recipes.payloads.codec_server --port 0              # a free port (printed)
 
 It reads the same settings as workers (``PAYLOAD_KEYRING``, ``PAYLOAD_STORE`` ...,
-:mod:`recipes.core.payloads`) and speaks Temporal's codec-server protocol: ``POST .../decode`` and
+:mod:`recipes.payloads.settings`) and speaks Temporal's codec-server protocol: ``POST .../decode`` and
 ``POST .../encode`` with the protobuf JSON of a ``Payloads`` message (``{"payloads": [...]}``),
 the namespace in ``X-Namespace``; with payloads stored by reference, ``/decode`` fetches them too
 unless asked ``?preserveStorageRefs=true`` (the Web UI asks, so rendering a history downloads no
@@ -63,9 +63,9 @@ from temporalio.converter import (
 )
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.payloads import PayloadSettings
 from recipes.core.scripts import add_verbose_flag, run_script
 from recipes.core.worker import exit_with_parent
+from recipes.payloads.settings import PayloadSettings
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8234

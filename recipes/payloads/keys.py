@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.payload_codec import Keyring, key_check
 from recipes.core.scripts import add_verbose_flag, run_script
+from recipes.payloads.codec import Keyring, key_check
 
 __all__ = ["create_keyring", "retire_key", "rotate_keyring", "write_keyring"]
 

@@ -13,9 +13,9 @@ from uuid import uuid4
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.core.payloads import PayloadsPlugin
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
 from recipes.core.settings import TemporalSettings, connect
+from recipes.payloads.settings import PayloadsPlugin
 from recipes.payloads.workflows import TASK_QUEUE_ENV, AlertHistoryWorkflow, default_task_queue
 
 EXAMPLE = "What has the alert history of California been like?"

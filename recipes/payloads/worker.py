@@ -4,7 +4,7 @@
 
 Polls the ``payloads-agent`` task queue (``$PAYLOADS_TASK_QUEUE``) and runs
 ``AlertHistoryWorkflow``, the model activity and ``fetch_alert_history``. Payloads are stored as
-the ``PAYLOAD_*`` settings say (``recipes/core/payloads.py``): set ``PAYLOAD_STORE=local`` for the
+the ``PAYLOAD_*`` settings say (``recipes/payloads/settings.py``): set ``PAYLOAD_STORE=local`` for the
 ~3 MB alert history to go by reference, ``PAYLOAD_KEYRING`` to encrypt everything. The starter,
 the codec server and every other worker must have the same settings.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from temporalio.worker import Worker
 
-from recipes.core.payloads import PayloadSettings, PayloadsPlugin
 from recipes.core.scripts import run_script
 from recipes.core.settings import TemporalSettings, connect
 from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
 from recipes.payloads.activities import fetch_alert_history
+from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow, default_task_queue
 
 

@@ -6,7 +6,7 @@ every worker, starter and client that writes or reads these histories must have 
 settings:
 
 =========================  =====================================================================
-``PAYLOAD_STORE``          ``off`` (default), ``local`` (files, :mod:`recipes.core.payload_store`)
+``PAYLOAD_STORE``          ``off`` (default), ``local`` (files, :mod:`recipes.payloads.store`)
                            or ``s3`` (the SDK's S3 driver, ``temporalio.contrib.aws.s3driver``)
 ``PAYLOAD_STORE_DIR``      ``local``: the folder (default ``<project>/.payloads``; every process
                            that reads a payload must see the same folder)
@@ -15,7 +15,7 @@ settings:
                            come from the AWS SDK's own settings: ``AWS_ACCESS_KEY_ID`` /
                            ``AWS_SECRET_ACCESS_KEY`` or a profile or role, ``AWS_REGION``,
                            ``AWS_ENDPOINT_URL_S3`` for an S3-compatible server
-``PAYLOAD_KEYRING``        a keyring file (JSON, :class:`~recipes.core.payload_codec.Keyring`):
+``PAYLOAD_KEYRING``        a keyring file (JSON, :class:`~recipes.payloads.codec.Keyring`):
                            every payload AES-256-GCM encrypted; unset, nothing is encrypted
 =========================  =====================================================================
 
@@ -115,7 +115,7 @@ class PayloadSettings:
         """The AES-GCM codec over the keyring file (re-read when it changes), or None."""
         if self.keyring is None:
             return None
-        from recipes.core.payload_codec import AesGcmCodec, KeyringFile
+        from recipes.payloads.codec import AesGcmCodec, KeyringFile
 
         return AesGcmCodec(KeyringFile(self.keyring))
 
@@ -123,7 +123,7 @@ class PayloadSettings:
         if self.store == "off":
             return None
         if self.store == "local":
-            from recipes.core.payload_store import LocalBlobStore
+            from recipes.payloads.store import LocalBlobStore
 
             driver: Any = LocalBlobStore(self.store_dir)
         else:
