@@ -133,3 +133,24 @@ def test_a_copy_that_asks_for_the_offline_model_is_told_to_choose_a_real_one(tmp
     assert done.returncode == 1, done.stdout + done.stderr
     assert "No offline stand-in model is installed" in done.stderr and "choose a real model" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_copy_without_the_litellm_backend_runs_on_other_models_and_refuses_litellm_in_one_sentence(
+        tmp_path, weather, model_double):
+    """LiteLLM is one backend of the switch, loaded only when chosen: a project that copied recipes/core without
+    litellm_backend.py runs on an OpenAI-compatible server, and asking it for litellm is core's one sentence."""
+    project = tmp_path / "project"
+    copy_recipe("plain_agent", project)
+    (project / "recipes" / "core" / "litellm_backend.py").unlink()
+    env = {**os.environ, **ONLY_REQUIREMENTS, "NWS_API_URL": weather.url, "AGENT_MODEL_LEDGER": str(tmp_path / "ledger.jsonl")}
+
+    def run(**more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-S", "-m", "recipes.plain_agent.run", "Any weather alerts in Texas?"],
+                              cwd=project, env={**env, **more}, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    answered = run(AGENT_MODEL_BACKEND="openai-compatible", **model_double.env())
+    assert answered.returncode == 0 and "Answer:" in answered.stdout, answered.stdout + answered.stderr
+    refused = run(AGENT_MODEL_BACKEND="litellm", LITELLM_MODEL="anthropic/claude-sonnet-4-5", ANTHROPIC_API_KEY="sk-unused")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "The litellm backend is not in this project (recipes/core/litellm_backend.py is missing)" in refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr

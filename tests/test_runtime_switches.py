@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -46,6 +48,28 @@ def test_offline_without_a_registered_stand_in_says_to_choose_a_real_model(clean
         clean_env.setattr(models, "entry_points", lambda registered=registered, **_: registered)
         with pytest.raises(ConfigurationError, match="^No offline stand-in model is installed .*; choose a real model"):
             choose_model().provider()
+
+
+def test_the_switch_imports_the_litellm_backend_only_when_it_is_chosen():
+    code = ("import sys\nimport recipes.core.models, recipes.core.worker\n"
+            "assert 'recipes.core.litellm_backend' not in sys.modules, sorted(m for m in sys.modules if 'litellm' in m)\n"
+            "recipes.core.models.choose_model('offline').provider()\n"
+            "assert 'recipes.core.litellm_backend' not in sys.modules\n")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_project_without_the_litellm_backend_is_told_in_one_sentence(clean_env):
+    """A recipe copied without ``recipes/core/litellm_backend.py`` serves the other backends; asking for litellm is one sentence."""
+    clean_env.setitem(sys.modules, "recipes.core.litellm_backend", None)  # as if the file were not there
+    clean_env.setenv("LITELLM_MODEL", "anthropic/claude-test")
+    clean_env.setenv("ANTHROPIC_API_KEY", "sk-test")
+    for ask in (lambda: choose_model(), lambda: choose_model("litellm")):
+        with pytest.raises(ConfigurationError) as err:
+            ask()
+        message = str(err.value)
+        assert message.startswith("The litellm backend is not in this project (recipes/core/litellm_backend.py is missing)")
+        assert "\n" not in message and "choose another model" in message
+    assert choose_model("openai-compatible", "m", "http://127.0.0.1:9/v1").provider() is not None
 
 
 def test_environment_picks_the_backend(clean_env):

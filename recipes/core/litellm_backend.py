@@ -35,6 +35,7 @@ from agents.models.interface import ModelTracing
 from temporalio.exceptions import ApplicationError
 
 from recipes.core.errors import ConfigurationError
+from recipes.core.models import LITELLM_BASE_ENV, LITELLM_MODEL_ENV
 
 __all__ = [
     "LITELLM_BASE_ENV",
@@ -45,8 +46,6 @@ __all__ = [
     "check_litellm_model",
 ]
 
-LITELLM_MODEL_ENV = "LITELLM_MODEL"
-LITELLM_BASE_ENV = "LITELLM_API_BASE"
 #: The providers this tutorial tests through LiteLLM, and where each one's key comes from.
 PROVIDER_KEYS = {"anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 EXAMPLES = "anthropic/claude-sonnet-4-5 or gemini/gemini-2.5-flash"

@@ -22,8 +22,9 @@ parameter):
     Claude, Gemini and others through LiteLLM, each on its provider's own API:
     ``LITELLM_MODEL=anthropic/claude-...`` or ``gemini/gemini-...``, the key in
     ``ANTHROPIC_API_KEY`` / ``GEMINI_API_KEY``, ``LITELLM_API_BASE`` for another
-    server that speaks that format (:mod:`recipes.core.litellm_backend`). The
-    default when only ``LITELLM_MODEL`` is set.
+    server that speaks that format (:mod:`recipes.core.litellm_backend`, imported
+    only when this backend is chosen: a copy without that file serves the others).
+    The default when only ``LITELLM_MODEL`` is set.
 
 The model name comes from ``OPENAI_DEFAULT_MODEL`` (the Agents SDK's own
 variable; ``LITELLM_MODEL`` for ``litellm``) unless given. Every OpenAI client is built with ``max_retries=0``:
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from importlib.metadata import entry_points
+from types import ModuleType
 
 from agents import ModelProvider
 from temporalio.common import RetryPolicy
@@ -48,13 +50,6 @@ from temporalio.openai_agents import ModelActivityParameters
 
 from recipes.core.errors import ConfigurationError, TutorialError
 from recipes.core.ledger import Ledger
-from recipes.core.litellm_backend import (
-    EXAMPLES as LITELLM_EXAMPLES,
-    LITELLM_BASE_ENV,
-    LITELLM_MODEL_ENV,
-    LitellmBackendProvider,
-    check_litellm_model,
-)
 from recipes.core.meter import MeteredProvider
 
 #: Retries of one model call, owned by Temporal (the clients' own are off): 1 s, 2 s, 4 s ...
@@ -127,6 +122,9 @@ BACKENDS = ("offline", "openai", "openai-compatible", "litellm")
 #: rule-based stand-in there (its pyproject.toml); it is looked up only when that backend is chosen.
 BACKEND_ENTRY_POINTS = "durable_agents.model_backends"
 OFFLINE_MODEL_NAME = "offline-rules"
+#: The litellm backend's settings: the switch reads them to choose it, the backend to build its models.
+LITELLM_MODEL_ENV = "LITELLM_MODEL"
+LITELLM_BASE_ENV = "LITELLM_API_BASE"
 
 
 class ModelUnavailable(TutorialError):
@@ -168,7 +166,7 @@ class ModelChoice:
                                    ledger=ledger, usage_is_estimate=True)  # fmt: skip
 
         if self.backend == "litellm":
-            return MeteredProvider(LitellmBackendProvider(self.base_url), backend=self.backend,
+            return MeteredProvider(_litellm_backend().LitellmBackendProvider(self.base_url), backend=self.backend,
                                    default_model=self.model, ledger=ledger)  # fmt: skip
 
         from agents import OpenAIProvider
@@ -215,6 +213,22 @@ def _registered_backend(name: str) -> Callable[[], ModelProvider]:
     )
 
 
+def _litellm_backend() -> ModuleType:
+    """The litellm backend (``recipes/core/litellm_backend.py``), imported only when it is chosen; a copy
+    without that file is told so in one sentence."""
+    try:
+        import recipes.core.litellm_backend as backend
+    except ModuleNotFoundError as err:
+        if err.name != "recipes.core.litellm_backend":
+            raise
+        raise ConfigurationError(
+            "The litellm backend is not in this project (recipes/core/litellm_backend.py is missing); copy it with "
+            "the rest of recipes/core, or choose another model: OPENAI_API_KEY, or OPENAI_BASE_URL for an "
+            "OpenAI-compatible server."
+        ) from None
+    return backend
+
+
 def choose_model(
     backend: str | None = None,
     model: str | None = None,
@@ -243,10 +257,11 @@ def choose_model(
     if backend == "offline":
         return ModelChoice("offline", OFFLINE_MODEL_NAME)
     if backend == "litellm":
+        litellm = _litellm_backend()
         name = model or os.environ.get(LITELLM_MODEL_ENV) or ""
         if not name:
-            raise ConfigurationError(f"The litellm backend needs a model, e.g. {LITELLM_MODEL_ENV}={LITELLM_EXAMPLES}.")
-        check_litellm_model(name)
+            raise ConfigurationError(f"The litellm backend needs a model, e.g. {LITELLM_MODEL_ENV}={litellm.EXAMPLES}.")
+        litellm.check_litellm_model(name)
         return ModelChoice("litellm", name, base_url or os.environ.get(LITELLM_BASE_ENV) or None)
     base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
     if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
