@@ -35,8 +35,9 @@ from agents import AgentOutputSchema, ModelSettings, function_tool, set_tracing_
 from agents.models.interface import Model, ModelTracing  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from recipes.core.ledger import Ledger  # noqa: E402
 from recipes.core.models import choose_model  # noqa: E402
+from tutorial.ledger import Ledger  # noqa: E402
+from tutorial.meter import meter  # noqa: E402
 from tutorial.offline_model import decide  # noqa: E402
 
 
@@ -151,7 +152,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(os.path.join(tmp, "bench.jsonl"))
         os.environ.pop("OFFLINE_MODEL_LATENCY", None)  # no simulated latency: time the rules
-        model = choose_model("offline").provider(ledger=ledger).get_model(None)
+        choice = choose_model("offline")
+        model = meter(choice.provider(), choice, ledger=ledger).get_model(None)
         print(f"offline model benchmark: {args.calls} calls per scenario, Python {sys.version.split()[0]}")
         print(f"{'scenario':<12} {'what':<28} {'mean ms':>8} {'p50 ms':>8} {'p95 ms':>8}")
         worst = 0.0

@@ -21,11 +21,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.core.ledger import Ledger
 from recipes.core.worker import READY_TEXT
 from recipes.durability.starter import start_briefing
 from tutorial import proof
 from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.ledger import Ledger
 from tutorial.processes import pid_alive, python_module
 
 pytestmark = pytest.mark.integration

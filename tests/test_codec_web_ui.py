@@ -24,13 +24,13 @@ from playwright.sync_api import expect
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
 from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.keys import create_keyring
 from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
+from tutorial.ledger import LEDGER_ENV_VAR
 from tutorial.payload_lab import EncryptedRoom, database_files, files_holding, start_encrypted_room
 # browser: one headless Chromium per module, launched with the project's args; page: a fresh context per test.
 from tests.test_streaming_web import _in_thread, browser, page  # noqa: F401

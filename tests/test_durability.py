@@ -19,13 +19,13 @@ import pytest
 from temporalio.client import Client
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.core.ledger import Ledger
 from recipes.core.worker import READY_TEXT
 from recipes.durability.activities import NOTIFICATION_WRITTEN_TEXT, read_deliveries, read_outbox
 from recipes.durability.starter import start_briefing, start_weather_question
 from recipes.durability.workflows import WEATHER_TOOL_RETRY
 from tutorial import proof
 from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
+from tutorial.ledger import Ledger
 from tutorial.processes import REPO_ROOT, ProcessError, pid_alive, python_module
 
 pytestmark = pytest.mark.integration

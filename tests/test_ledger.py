@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from recipes.core.ledger import REPO_ROOT, Ledger, estimate_cost, summarize
+from tutorial.ledger import REPO_ROOT, Ledger, estimate_cost, summarize
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ asyncio.run(choose_model("offline").provider().get_model(None).get_response(
     # ...and a third process reads what this one appends.
     ledger.append({"kind": "from-parent", "fingerprint": "zz"})
     out = _python(
-        "import json; from recipes.core.ledger import Ledger; "
+        "import json; from tutorial.ledger import Ledger; "
         f"print(json.dumps([e['kind'] for e in Ledger({str(ledger_path)!r}).entries(since={mark})]))",
         {},
     )
@@ -105,7 +105,7 @@ asyncio.run(choose_model("offline").provider().get_model(None).get_response(
 def test_concurrent_appends_do_not_interleave(tmp_path):
     path = tmp_path / "concurrent.jsonl"
     code = (
-        "import os, sys; from recipes.core.ledger import Ledger\n"
+        "import os, sys; from tutorial.ledger import Ledger\n"
         f"l = Ledger({str(path)!r})\n"
         "for i in range(150): l.append({'writer': sys.argv[1], 'i': i, 'pad': 'x' * 2000})\n"
     )

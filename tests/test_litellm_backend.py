@@ -15,8 +15,8 @@ from temporalio.exceptions import ApplicationError
 
 from recipes.core.errors import ConfigurationError
 from recipes.core.litellm_backend import PROVIDER_KEYS, LitellmBackendProvider, ProviderErrors
-from recipes.core.meter import MeteredProvider
 from recipes.core.models import check_model, choose_model, ModelUnavailable
+from tutorial.meter import MeteredProvider
 from tutorial.model_double import serving
 
 KEY = "sk-litellm-test-key"

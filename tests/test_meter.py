@@ -11,9 +11,9 @@ from agents.models.interface import Model, ModelTracing
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 from agents.usage import Usage
 
-from recipes.core.ledger import Ledger
-from recipes.core.meter import MeteredModel, MeteredProvider, fingerprint
 from recipes.core.models import choose_model
+from tutorial.ledger import Ledger
+from tutorial.meter import MeteredModel, MeteredProvider, fingerprint, meter
 
 
 @pytest.fixture
@@ -93,6 +93,25 @@ def test_the_offline_stand_ins_usage_is_recorded_as_an_estimate(ledger):
     [entry] = ledger.entries()
     assert entry["backend"] == "offline" and entry["tokens_source"] == "estimate"
     assert entry["kind"] == "final_text"  # no tools offered: it answers
+
+
+def test_the_switch_meters_every_provider_through_the_tutorials_entry_point(ledger):
+    """Core names no meter: the tutorial's ``meter`` entry point wraps what the switch hands out, whatever the backend."""
+    for choice in (choose_model("offline"), choose_model("openai-compatible", "m", "http://127.0.0.1:9/v1")):
+        provider = choice.provider()
+        assert isinstance(provider, MeteredProvider), (choice.backend, provider)
+        assert (provider.backend, provider.default_model) == (choice.backend, choice.model)
+
+
+def test_a_ledger_of_its_own_replaces_the_switchs_meter_and_gets_the_one_line(ledger, tmp_path):
+    choice = choose_model("offline")
+    own = Ledger(tmp_path / "own.jsonl")
+    provider = meter(choice.provider(), choice, ledger=own)
+    assert not isinstance(provider.inner, MeteredProvider), "metered once, not twice"
+    asyncio.run(_call(provider.get_model(None)))
+    [entry] = own.entries()
+    assert entry["backend"] == "offline" and entry["tokens_source"] == "estimate"
+    assert ledger.entries() == [], "the default ledger got no line: the switch's meter was replaced"
 
 
 def test_a_failed_request_is_recorded_and_the_error_still_raised(ledger):

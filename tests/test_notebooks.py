@@ -35,7 +35,7 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
 from ci.run_notebooks import OUTPUT_DIR, REPO_ROOT, notebook_paths, run_notebook
-from recipes.core.ledger import Ledger
+from tutorial.ledger import Ledger
 
 RUN_TAG_ENV = "TUTORIAL_NOTEBOOK_RUN"
 #: offline: the rule-based stand-in; chat / responses / claude: the wire-format double.

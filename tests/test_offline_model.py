@@ -34,8 +34,8 @@ from agents.models.interface import ModelTracing  # noqa: E402
 from agents.usage import Usage  # noqa: E402
 
 from tutorial import offline_model as om  # noqa: E402
-from recipes.core.ledger import Ledger, summarize  # noqa: E402
 from recipes.core.models import choose_model  # noqa: E402
+from tutorial.ledger import Ledger, summarize  # noqa: E402
 from tutorial.offline_model import (  # noqa: E402
     DISCLAIMER,
     OFFLINE_MODEL_NAME,

@@ -16,7 +16,6 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
 from recipes.core.settings import connect
 from recipes.core.worker import READY_TEXT
@@ -28,6 +27,7 @@ from recipes.payloads.codec_server import PayloadDecoder
 from recipes.payloads.keys import create_keyring, rotate_keyring
 from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
+from tutorial.ledger import LEDGER_ENV_VAR
 from tutorial.payload_lab import database_files, decoded, key_ids, workflow_task_failures
 from tutorial.processes import python_module
 

@@ -25,7 +25,6 @@ from temporalio.converter import JSONProtoPayloadConverter
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
 from recipes.core.settings import connect
 from recipes.payloads.activities import fetch_alert_history
@@ -34,6 +33,7 @@ from recipes.payloads.keys import create_keyring
 from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
 from tutorial.history import fetch_history
+from tutorial.ledger import LEDGER_ENV_VAR
 from tutorial.payload_lab import history_size, is_reference, payloads_in
 from tutorial.processes import python_module
 from tutorial.proof import free_port

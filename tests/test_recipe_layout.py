@@ -230,6 +230,26 @@ def test_core_finds_the_offline_stand_in_by_entry_point():
     assert [place(edge.module) for edge in offline] == [MACHINERY], offline
 
 
+def test_the_tutorial_meters_model_calls_through_cores_provider_wrappers():
+    """The model-call meter reaches core the plugin way too: pyproject.toml registers the tutorial's ``meter`` in
+    the group of provider wrappers core puts around every provider it hands out; core names no meter or ledger."""
+    from recipes.core.models import PROVIDER_WRAPPER_ENTRY_POINTS
+
+    wrappers = [edge for edge in entry_point_edges() if edge.how.startswith(f"entry point {PROVIDER_WRAPPER_ENTRY_POINTS}:")]
+    assert [(edge.how.rpartition(":")[2], place(edge.module)) for edge in wrappers] == [("meter", MACHINERY)], wrappers
+
+
+def test_the_install_registers_every_entry_point_pyproject_declares():
+    """Notebooks and worker subprocesses find the offline model and the meter in the installed metadata, not in
+    pyproject.toml: an install older than the file would leave them out without a word."""
+    from importlib.metadata import entry_points
+
+    groups = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("entry-points", {})
+    stale = [f"{group}:{name} = {target}" for group, entries in groups.items() for name, target in entries.items()
+             if {e.name: e.value for e in entry_points(group=group)}.get(name) != target]  # fmt: skip
+    assert not stale, f"the install does not register {stale}: run `make install`"
+
+
 def test_the_edge_reader_sees_every_kind_of_edge():
     code = '''"""Docstring: python -m tutorial.in_prose, importlib.import_module("tutorial.in_prose")."""
 import importlib, subprocess, sys

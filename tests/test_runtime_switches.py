@@ -15,10 +15,10 @@ import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 
 from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
-from recipes.core.meter import MeteredProvider
 from recipes.core.models import BACKENDS, ModelUnavailable, check_model, choose_model
 from tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
 from recipes.core.tracing import install_tracing, render_trace, span_kinds
+from tutorial.meter import MeteredProvider
 
 
 @pytest.fixture
@@ -48,6 +48,64 @@ def test_offline_without_a_registered_stand_in_says_to_choose_a_real_model(clean
         clean_env.setattr(models, "entry_points", lambda registered=registered, **_: registered)
         with pytest.raises(ConfigurationError, match="^No offline stand-in model is installed .*; choose a real model"):
             choose_model().provider()
+
+
+class _Registered:
+    """An entry point as ``importlib.metadata`` lists one: loads ``loaded``, or fails as if ``missing`` were gone."""
+
+    def __init__(self, name: str, value: str, loaded: object = None, missing: str | None = None) -> None:
+        self.name, self.value, self.module = name, value, value.partition(":")[0]
+        self.loaded, self.missing = loaded, missing
+
+    def load(self) -> object:
+        if self.missing:
+            raise ModuleNotFoundError(f"No module named {self.missing!r}", name=self.missing)
+        return self.loaded
+
+
+def _registering(monkeypatch, wrappers: list[_Registered]) -> None:
+    """The provider wrappers installed packages register are ``wrappers``; the offline backend stays the tutorial's."""
+    from importlib.metadata import entry_points
+
+    from recipes.core import models
+
+    monkeypatch.setattr(models, "_skipped_wrappers", set())
+    monkeypatch.setattr(models, "entry_points", lambda *, group, **kw: wrappers if group == models.PROVIDER_WRAPPER_ENTRY_POINTS
+                        else entry_points(group=group, **kw))  # fmt: skip
+
+
+def test_every_registered_provider_wrapper_goes_around_the_backends_provider_in_name_order(clean_env):
+    """The hook the tutorial's meter plugs into: each wrapper gets the provider so far and the choice."""
+    def wrapper(label):
+        return lambda provider, choice: (label, provider, choice)
+
+    _registering(clean_env, [_Registered("b", "pkg.b:wrap", wrapper("b")), _Registered("a", "pkg.a:wrap", wrapper("a"))])
+    choice = choose_model("offline")
+    outer, (inner_label, provider, seen), outer_choice = choice.provider()
+    assert (outer, inner_label) == ("b", "a") and seen is outer_choice is choice
+    assert isinstance(provider, OfflineModelProvider)
+
+
+def test_without_a_wrapper_the_provider_is_the_backends_own(clean_env):
+    """A copied recipe: nothing registered, nothing metered."""
+    _registering(clean_env, [])
+    assert isinstance(choose_model("offline").provider(), OfflineModelProvider)
+
+
+def test_a_wrapper_whose_package_is_gone_is_left_out_and_said_once(clean_env, caplog):
+    """Metadata that outlived its code (a copied recipe run beside a stale install): the switch goes on, unwrapped."""
+    _registering(clean_env, [_Registered("meter", "gone_package.meter:meter", missing="gone_package")])
+    with caplog.at_level(logging.WARNING, logger="recipes.core.models"):
+        for _ in range(2):
+            assert isinstance(choose_model("offline").provider(), OfflineModelProvider)
+    [record] = caplog.records
+    assert "'meter' (gone_package.meter:meter) is registered but its module is not here" in record.getMessage()
+
+
+def test_a_wrapper_that_fails_to_import_for_another_reason_raises_its_own_error(clean_env):
+    _registering(clean_env, [_Registered("meter", "some_package.meter:meter", missing="a_dependency_it_needs")])
+    with pytest.raises(ModuleNotFoundError, match="a_dependency_it_needs"):
+        choose_model("offline").provider()
 
 
 def test_the_switch_imports_the_litellm_backend_only_when_it_is_chosen():

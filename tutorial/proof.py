@@ -3,7 +3,7 @@
 The notebooks never ``sleep`` and hope: they wait for a state the server
 reports (``wait_for_tool_in_flight``), then read the event history
 (:mod:`tutorial.history`) and the model-call ledger
-(:mod:`recipes.core.ledger`, written by the meter for any model) to show
+(:mod:`tutorial.ledger`, written by the meter for any model) to show
 
 * which steps completed, on which worker (``identity``), after how many attempts;
 * that no model call that had completed was made again -- neither re-sent under

@@ -30,18 +30,22 @@ The model name comes from ``OPENAI_DEFAULT_MODEL`` (the Agents SDK's own
 variable; ``LITELLM_MODEL`` for ``litellm``) unless given. Every OpenAI client is built with ``max_retries=0``:
 inside Temporal the model call is an activity and Temporal owns the retries;
 a client retrying underneath would hide failures from the history and
-multiply the wait. Every provider the switch hands out is wrapped in the
-model-call meter (:mod:`recipes.core.meter`), so each request is one ledger
-line whatever the backend.
+multiply the wait.
+
+Another installed package may wrap every provider the switch hands out, whatever
+the backend: it registers a callable ``(provider, choice) -> provider`` in the
+``durable_agents.model_provider_wrappers`` entry point group. The tutorial
+registers its model-call meter there; a project with a copied recipe has none.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 
 from agents import ModelProvider
@@ -49,8 +53,8 @@ from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters
 
 from recipes.core.errors import ConfigurationError, TutorialError
-from recipes.core.ledger import Ledger
-from recipes.core.meter import MeteredProvider
+
+logger = logging.getLogger(__name__)
 
 #: Retries of one model call, owned by Temporal (the clients' own are off): 1 s, 2 s, 4 s ...
 #: capped at 20 s, at most 5 attempts. The plugin marks HTTP 429/5xx/408/409 retryable (and
@@ -121,6 +125,10 @@ BACKENDS = ("offline", "openai", "openai-compatible", "litellm")
 #: called with no arguments, returns a ModelProvider. ``offline`` is one: the tutorial registers its
 #: rule-based stand-in there (its pyproject.toml); it is looked up only when that backend is chosen.
 BACKEND_ENTRY_POINTS = "durable_agents.model_backends"
+#: Wrappers another installed package puts around every provider the switch hands out: each entry point of
+#: this group is a callable ``(provider, choice) -> provider`` (``choice`` the ModelChoice it serves), applied
+#: in the order of their names. The tutorial registers its model-call meter here (its pyproject.toml).
+PROVIDER_WRAPPER_ENTRY_POINTS = "durable_agents.model_provider_wrappers"
 OFFLINE_MODEL_NAME = "offline-rules"
 #: The litellm backend's settings: the switch reads them to choose it, the backend to build its models.
 LITELLM_MODEL_ENV = "LITELLM_MODEL"
@@ -156,34 +164,34 @@ class ModelChoice:
         """The Responses API on OpenAI's own servers (not a proxy or another server)."""
         return self.backend == "openai" and self.base_url is None
 
-    def provider(self, *, ledger: Ledger | None = None) -> ModelProvider:
-        """A metered ModelProvider for ``Runner.run(RunConfig(model_provider=...))`` or
-        ``OpenAIAgentsPlugin(model_provider=...)``; ``ledger`` overrides where it records."""
-        if self.backend == "offline":
-            # The stand-in's usage is its own estimate; the meter records the line.
-            inner: ModelProvider = _registered_backend("offline")()
-            return MeteredProvider(inner, backend=self.backend, default_model=self.model,
-                                   ledger=ledger, usage_is_estimate=True)  # fmt: skip
+    def provider(self) -> ModelProvider:
+        """A ModelProvider for ``Runner.run(RunConfig(model_provider=...))`` or
+        ``OpenAIAgentsPlugin(model_provider=...)``: the backend's, inside every installed wrapper
+        (``PROVIDER_WRAPPER_ENTRY_POINTS``; none in a copied recipe)."""
+        provider = self._backend_provider()
+        for wrap in _provider_wrappers():
+            provider = wrap(provider, self)
+        return provider
 
+    def _backend_provider(self) -> ModelProvider:
+        if self.backend == "offline":
+            return _registered_backend("offline")()
         if self.backend == "litellm":
-            return MeteredProvider(_litellm_backend().LitellmBackendProvider(self.base_url), backend=self.backend,
-                                   default_model=self.model, ledger=ledger)  # fmt: skip
+            return _litellm_backend().LitellmBackendProvider(self.base_url)
 
         from agents import OpenAIProvider
         from openai import AsyncOpenAI
 
         if self.backend == "openai":
             client = AsyncOpenAI(base_url=self.base_url, max_retries=0)
-            inner = OpenAIProvider(openai_client=client, use_responses=True)
-        else:
-            client = AsyncOpenAI(
-                base_url=self.base_url,
-                # Local servers (Ollama, vLLM) ignore the key but the client insists on one.
-                api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
-                max_retries=0,
-            )
-            inner = OpenAIProvider(openai_client=client, use_responses=False)
-        return MeteredProvider(inner, backend=self.backend, default_model=self.model, ledger=ledger)
+            return OpenAIProvider(openai_client=client, use_responses=True)
+        client = AsyncOpenAI(
+            base_url=self.base_url,
+            # Local servers (Ollama, vLLM) ignore the key but the client insists on one.
+            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+            max_retries=0,
+        )
+        return OpenAIProvider(openai_client=client, use_responses=False)
 
     def as_env(self) -> dict[str, str]:
         """Environment for a worker subprocess so it uses the same model."""
@@ -194,23 +202,51 @@ class ModelChoice:
         return env
 
 
+def _module_gone(entry: EntryPoint, err: ModuleNotFoundError) -> bool:
+    """The entry point's own module (or a package above it) is not there: its package's metadata outlived
+    its code, as when a copied recipe runs beside a stale install. Any other missing module is the entry's own error."""
+    missing = err.name or ""
+    return entry.module == missing or entry.module.startswith(missing + ".")
+
+
 def _registered_backend(name: str) -> Callable[[], ModelProvider]:
     """What an installed package registers as model backend ``name`` (see ``BACKEND_ENTRY_POINTS``).
 
-    None registered, or one whose module is not there (its package's metadata outlived its code), is one
-    sentence; any other import error is the provider's own and is raised as it is."""
+    None registered, or one whose module is not there, is one sentence; any other import error is the
+    provider's own and is raised as it is."""
     for entry in entry_points(group=BACKEND_ENTRY_POINTS, name=name):
         try:
             return entry.load()
         except ModuleNotFoundError as err:
-            missing = err.name or ""
-            if not (entry.module == missing or entry.module.startswith(missing + ".")):
+            if not _module_gone(entry, err):
                 raise
     raise ConfigurationError(
         f"No {name} stand-in model is installed (the {name!r} entry point of {BACKEND_ENTRY_POINTS} is missing, "
         "or its package is gone); choose a real model: OPENAI_API_KEY, or OPENAI_BASE_URL for an "
         "OpenAI-compatible server."
     )
+
+
+_skipped_wrappers: set[str] = set()
+
+
+def _provider_wrappers() -> list[Callable[[ModelProvider, ModelChoice], ModelProvider]]:
+    """What installed packages register in ``PROVIDER_WRAPPER_ENTRY_POINTS``, in the order of their names.
+
+    One whose module is not there is left out (said once per process: the providers go out unwrapped);
+    any other import error is the wrapper's own and is raised as it is."""
+    wrappers = []
+    for entry in sorted(entry_points(group=PROVIDER_WRAPPER_ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            wrappers.append(entry.load())
+        except ModuleNotFoundError as err:
+            if not _module_gone(entry, err):
+                raise
+            if entry.value not in _skipped_wrappers:
+                _skipped_wrappers.add(entry.value)
+                logger.warning("Model provider wrapper %r (%s) is registered but its module is not here; "
+                               "the model switch goes on without it.", entry.name, entry.value)  # fmt: skip
+    return wrappers
 
 
 def _litellm_backend() -> ModuleType:

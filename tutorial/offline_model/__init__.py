@@ -53,8 +53,8 @@ What it cannot do:
   function tools and handoffs are considered;
 * produce real token counts: usage is an estimate of ~4 characters per token.
 
-It writes no ledger itself: the model switch wraps it in the model-call meter
-(``recipes.core.meter``), as it wraps every backend. The switch finds it as the
+It writes no ledger itself: the model switch wraps it in the tutorial's model-call
+meter (``tutorial.meter``, a provider wrapper), as it wraps every backend. The switch finds it as the
 ``offline`` entry point of ``durable_agents.model_backends`` (``OfflineModelProvider``,
 registered in pyproject.toml): the tutorial plugs into core, core never names it.
 

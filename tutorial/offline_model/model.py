@@ -1,7 +1,7 @@
 """``OfflineModel`` and its provider: the Agents SDK ``Model`` interface around ``decide``.
 
 Also the parts a real model would have: streaming events, a generation span,
-usage (an estimate) and stable ids. The ledger line is the meter's (``recipes.core.meter``).
+usage (an estimate) and stable ids. The ledger line is the meter's (``tutorial.meter``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from agents.tracing import generation_span
 from agents.usage import Usage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from recipes.core.meter import estimate_tokens
+from tutorial.meter import estimate_tokens
 from recipes.core.models import OFFLINE_MODEL_NAME
 
 from .choose import Decision, _decide, _output_json_schema
@@ -129,7 +129,7 @@ class OfflineModel(Model):
             ``$OFFLINE_MODEL_STREAM_PACE`` or 0.02, about a real model's pace).
 
     It records nothing itself: the model switch wraps it in the model-call
-    meter (:mod:`recipes.core.meter`), like every other backend. Its usage is an
+    meter (:mod:`tutorial.meter`), like every other backend. Its usage is an
     estimate (~4 characters per token), and the meter's ledger says so.
     """
 

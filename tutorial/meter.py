@@ -1,9 +1,13 @@
 """A meter for model calls, whatever the backend: one ledger line per model request.
 
-:class:`MeteredProvider` wraps the provider the model switch picks (offline,
-OpenAI, any OpenAI-compatible server, anything added later) and hands out
+The tutorial's, not the recipes': :func:`meter` is registered (pyproject.toml) in the
+model switch's provider-wrapper entry point group, so the switch
+(``recipes/core/models.py``, which names no module of the tutorial) wraps every
+provider it hands out -- offline, OpenAI, any OpenAI-compatible server, LiteLLM --
+in a :class:`MeteredProvider`, in the notebooks and in every worker run from this
+installed project. A copied recipe has no meter. :class:`MeteredProvider` hands out
 :class:`MeteredModel` s. Each request they make appends one line to the ledger
-(:mod:`recipes.core.ledger`) when it ends -- answered, failed or cancelled:
+(:mod:`tutorial.ledger`) when it ends -- answered, failed or cancelled:
 
     {"ts", "pid", "backend", "model", "agent", "agent_source", "kind", "tool_calls",
      "request", "fingerprint", "input_tokens", "output_tokens", "tokens_source",
@@ -41,15 +45,18 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents import AgentOutputSchemaBase, Handoff, Model, ModelProvider, ModelResponse, ModelSettings, Tool
 from agents.items import TResponseInputItem, TResponseStreamEvent
 from agents.models.interface import ModelTracing
 
-from recipes.core.ledger import Ledger, ledger_disabled
+from tutorial.ledger import Ledger, ledger_disabled
 
-__all__ = ["MeteredModel", "MeteredProvider", "estimate_tokens", "fingerprint"]
+if TYPE_CHECKING:
+    from recipes.core.models import ModelChoice
+
+__all__ = ["MeteredModel", "MeteredProvider", "estimate_tokens", "fingerprint", "meter"]
 
 logger = logging.getLogger(__name__)
 
@@ -405,3 +412,17 @@ class MeteredProvider(ModelProvider):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def meter(provider: ModelProvider, choice: ModelChoice, *, ledger: Ledger | None = None) -> MeteredProvider:
+    """``provider`` metered: every request of every model it hands out is one ledger line.
+
+    The model switch calls it for every provider it hands out (the ``meter`` entry point of
+    ``durable_agents.model_provider_wrappers``), with the choice that provider serves. Code that keeps its own
+    ledger calls it itself: ``meter(choice.provider(), choice, ledger=Ledger(path))``; the switch's own meter
+    is then replaced, not stacked, so each request is still one line, in ``ledger``."""
+    if isinstance(provider, MeteredProvider):
+        provider = provider.inner
+    # The offline stand-in's usage is its own estimate, and its lines say so.
+    return MeteredProvider(provider, backend=choice.backend, default_model=choice.model, ledger=ledger,
+                           usage_is_estimate=choice.backend == "offline")  # fmt: skip

@@ -1,6 +1,6 @@
 """A cross-process, append-only ledger of model calls (one JSON object per line).
 
-The model-call meter (:mod:`recipes.core.meter`) appends one line for every
+The model-call meter (:mod:`tutorial.meter`) appends one line for every
 model request, whichever backend answers it. Notebooks and tests read the file
 back, possibly from a different process than the one that wrote it (a Temporal
 worker subprocess writes, the notebook reads). That shows *which* calls were
@@ -9,7 +9,7 @@ they cost, and whether the same request was paid for twice.
 
 File location
     ``$AGENT_MODEL_LEDGER`` if set, else ``<project root>/build/ledger/model_calls.jsonl``
-    (the project root is the folder that holds ``recipes/``).
+    (the project root is the folder that holds ``recipes/`` and ``tutorial/``).
     ``AGENT_MODEL_LEDGER=off`` turns the meter off. A missing file reads as an
     empty ledger.
 
@@ -25,7 +25,7 @@ Positions
     was cleared (truncated) since the mark was taken, ``entries`` reads from the
     start of the file.
 
-The entry format is the meter's (see :mod:`recipes.core.meter`). ``summarize``
+The entry format is the meter's (see :mod:`tutorial.meter`). ``summarize``
 and ``estimate_cost`` work on any list of such dicts.
 """
 
@@ -53,7 +53,7 @@ __all__ = [
 LEDGER_ENV_VAR = "AGENT_MODEL_LEDGER"
 LEDGER_OFF = "off"
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Illustrative prices only, in US dollars per million tokens. They are round
 # numbers in the range that hosted frontier models were listed at in 2024-2025;
