@@ -48,7 +48,8 @@ def test_litellm_model_alone_picks_the_backend(clean_env):
     choice = choose_model()
     assert (choice.backend, choice.model, choice.base_url) == ("litellm", "anthropic/claude-test", None)
     provider = choice.provider()
-    assert isinstance(provider, MeteredProvider) and isinstance(provider.inner, LitellmBackendProvider)
+    # the tutorial's meter, around the switch's chosen-model default, around the backend's provider
+    assert isinstance(provider, MeteredProvider) and isinstance(provider.inner.inner, LitellmBackendProvider)
 
 
 def test_as_env_reproduces_the_choice_in_a_worker_without_the_key(clean_env):

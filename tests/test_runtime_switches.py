@@ -15,7 +15,7 @@ import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 
 from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
-from recipes.core.models import BACKENDS, ModelUnavailable, check_model, choose_model
+from recipes.core.models import BACKENDS, ChosenModelProvider, ModelUnavailable, check_model, choose_model
 from tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
 from recipes.core.tracing import install_tracing, render_trace, span_kinds
 from tutorial.meter import MeteredProvider
@@ -32,7 +32,8 @@ def test_offline_is_the_default_without_a_key(clean_env):
     choice = choose_model()
     assert (choice.backend, choice.model) == ("offline", OFFLINE_MODEL_NAME)
     provider = choice.provider()
-    assert isinstance(provider, MeteredProvider) and isinstance(provider.inner, OfflineModelProvider)
+    # the tutorial's meter, around the switch's chosen-model default, around the backend's provider
+    assert isinstance(provider, MeteredProvider) and isinstance(provider.inner.inner, OfflineModelProvider)
     assert "not an LLM" in choice.describe()
 
 
@@ -83,13 +84,24 @@ def test_every_registered_provider_wrapper_goes_around_the_backends_provider_in_
     choice = choose_model("offline")
     outer, (inner_label, provider, seen), outer_choice = choice.provider()
     assert (outer, inner_label) == ("b", "a") and seen is outer_choice is choice
-    assert isinstance(provider, OfflineModelProvider)
+    assert isinstance(provider, ChosenModelProvider) and isinstance(provider.inner, OfflineModelProvider)
 
 
 def test_without_a_wrapper_the_provider_is_the_backends_own(clean_env):
     """A copied recipe: nothing registered, nothing metered."""
     _registering(clean_env, [])
-    assert isinstance(choose_model("offline").provider(), OfflineModelProvider)
+    assert isinstance(choose_model("offline").provider().inner, OfflineModelProvider)
+
+
+def test_an_agent_that_names_no_model_gets_the_chosen_one_with_no_wrapper_installed(clean_env):
+    """The Temporal plugin asks the provider for ``None`` when an agent names no model: the choice answers, not
+    the SDK's default model (nor, on litellm, an error) -- in a copied recipe too, where no meter fills it in."""
+    _registering(clean_env, [])
+    compatible = choose_model("openai-compatible", "llama-test", "http://127.0.0.1:9/v1").provider().get_model(None)
+    assert compatible.model == "llama-test"
+    clean_env.setenv("ANTHROPIC_API_KEY", "sk-test")
+    litellm = choose_model("litellm", "anthropic/claude-test").provider().get_model(None)
+    assert litellm.inner.model == "anthropic/claude-test"
 
 
 def test_a_wrapper_whose_package_is_gone_is_left_out_and_said_once(clean_env, caplog):
@@ -97,7 +109,7 @@ def test_a_wrapper_whose_package_is_gone_is_left_out_and_said_once(clean_env, ca
     _registering(clean_env, [_Registered("meter", "gone_package.meter:meter", missing="gone_package")])
     with caplog.at_level(logging.WARNING, logger="recipes.core.models"):
         for _ in range(2):
-            assert isinstance(choose_model("offline").provider(), OfflineModelProvider)
+            assert isinstance(choose_model("offline").provider().inner, OfflineModelProvider)
     [record] = caplog.records
     assert "'meter' (gone_package.meter:meter) is registered but its module is not here" in record.getMessage()
 

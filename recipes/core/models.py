@@ -48,7 +48,7 @@ from datetime import timedelta
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 
-from agents import ModelProvider
+from agents import Model, ModelProvider
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters
 
@@ -167,8 +167,8 @@ class ModelChoice:
     def provider(self) -> ModelProvider:
         """A ModelProvider for ``Runner.run(RunConfig(model_provider=...))`` or
         ``OpenAIAgentsPlugin(model_provider=...)``: the backend's, inside every installed wrapper
-        (``PROVIDER_WRAPPER_ENTRY_POINTS``; none in a copied recipe)."""
-        provider = self._backend_provider()
+        (``PROVIDER_WRAPPER_ENTRY_POINTS``; none in a copied recipe). An agent that names no model gets ``model``."""
+        provider: ModelProvider = ChosenModelProvider(self._backend_provider(), self.model)
         for wrap in _provider_wrappers():
             provider = wrap(provider, self)
         return provider
@@ -200,6 +200,22 @@ class ModelChoice:
         if self.base_url:
             env[self.base_url_env] = self.base_url
         return env
+
+
+class ChosenModelProvider(ModelProvider):
+    """A backend's provider that serves the chosen model to an agent that names none: the Temporal plugin then
+    asks for ``None``, which OpenAI's provider would answer with the SDK's default model and the litellm
+    backend with an error."""
+
+    def __init__(self, inner: ModelProvider, model: str) -> None:
+        self.inner = inner
+        self.model = model
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self.inner.get_model(model_name or self.model)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _module_gone(entry: EntryPoint, err: ModuleNotFoundError) -> bool:
