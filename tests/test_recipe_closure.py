@@ -3,7 +3,7 @@ importing the recipe's modules imports, followed through ``recipes/core`` and ``
 and lines, printed for every recipe in the suite's "measured" section, so that growth shows in review.
 
 Only imports that run when a module is imported count (module level, including ``if``/``try``/``with``
-blocks and class bodies). An import inside a function is a backend loaded when chosen (LiteLLM, say): a copy
+blocks and class bodies; not ``if TYPE_CHECKING:``). An import inside a function is a backend loaded when chosen (LiteLLM, say): a copy
 without it works until someone chooses it, and then says so in one sentence.
 """
 
@@ -36,6 +36,9 @@ def imported_at_import_time(path: Path, code: str | None = None) -> set[str]:
         for node in nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 continue  # runs when called, not when imported
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)  # the body is for type checkers only
+                continue
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
@@ -83,7 +86,8 @@ def test_each_recipes_closure_is_printed(folder, record_property):
 
 def test_only_what_runs_at_import_is_followed(tmp_path):
     code = ("from recipes.core import errors\nfrom . import workflows\ntry:\n    import recipes.tools.us_states\n"
-            "except ImportError:\n    pass\n\ndef lazily():\n    from recipes.core import litellm_backend\n")  # fmt: skip
+            "except ImportError:\n    pass\nif TYPE_CHECKING:\n    from recipes.core import health\n\n"
+            "def lazily():\n    from recipes.core import litellm_backend\n")  # fmt: skip
     found = imported_at_import_time(RECIPES / "weather" / "worker.py", code)
     assert {"recipes.core", "recipes.core.errors", "recipes.weather.workflows", "recipes.tools.us_states"} <= found
-    assert not any("litellm" in name for name in found), found
+    assert not any("litellm" in name or "health" in name for name in found), found

@@ -32,9 +32,10 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core import worker as core_worker
 from recipes.core.errors import ConfigurationError
+from recipes.core.health import HEALTH_PATH, READY_PATH, HealthServer, HealthSettings
 from recipes.core.worker import (
-    DRAINING_TEXT, HEALTH_PATH, READY_PATH, READY_TEXT, STOPPED_TEXT, HealthServer, HealthSettings,
-    max_concurrent_activities, shutdown_grace, worker_env_options,
+    DRAINING_TEXT, READY_TEXT, STOPPED_TEXT, health_settings, max_concurrent_activities, shutdown_grace,
+    worker_env_options,
 )  # fmt: skip
 from recipes.durability.starter import start_briefing
 from recipes.shipping.workflows import CODE_VERSIONS
@@ -293,12 +294,12 @@ def test_shutdown_grace_and_slots_from_the_environment(monkeypatch):
     for name in ("WORKER_SHUTDOWN_GRACE_S", "WORKER_MAX_CONCURRENT_ACTIVITIES", "WORKER_HEALTH_PORT", "WORKER_HEALTH_HOST"):
         monkeypatch.delenv(name, raising=False)
     assert worker_env_options() == {"graceful_shutdown_timeout": timedelta()}, "unset: today's behaviour"
-    assert HealthSettings.load() is None
+    assert health_settings() is None
     monkeypatch.setenv("WORKER_SHUTDOWN_GRACE_S", " 2.5 ")
     monkeypatch.setenv("WORKER_MAX_CONCURRENT_ACTIVITIES", "20")
     monkeypatch.setenv("WORKER_HEALTH_PORT", "8080")
     assert worker_env_options() == {"graceful_shutdown_timeout": timedelta(seconds=2.5), "max_concurrent_activities": 20}
-    assert HealthSettings.load() == HealthSettings("127.0.0.1", 8080)
+    assert health_settings() == HealthSettings("127.0.0.1", 8080)
     monkeypatch.setenv("WORKER_HEALTH_HOST", "0.0.0.0")
     assert HealthSettings.load() == HealthSettings("0.0.0.0", 8080)
     for name, raw, message in [("WORKER_MAX_CONCURRENT_ACTIVITIES", "0", "not a whole number of at least 1"),
@@ -566,3 +567,12 @@ def test_the_commands_name_a_worker_module_that_exists():
     assert k8s()["Deployment"]["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(instructions["USER"])
     assert _module_exists(shlex.split(systemd_unit()["ExecStart"][-1])) == "recipes.shipping.worker"
     assert k8s()["Deployment"]["spec"]["replicas"] >= 2 and k8s_container()["resources"]["requests"]
+
+
+def test_a_worker_without_a_health_port_never_imports_the_endpoint():
+    """The endpoint is for supervisors: a recipe copied without recipes/core/health.py runs until it is asked for."""
+    code = ("import sys, recipes.core.worker as w; assert w.health_settings() is None; "
+            "assert 'recipes.core.health' not in sys.modules, 'imported'")
+    env = {k: v for k, v in os.environ.items() if k != "WORKER_HEALTH_PORT"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
