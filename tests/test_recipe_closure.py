@@ -3,8 +3,8 @@ importing the recipe's modules imports, followed through ``recipes/core`` and ``
 and lines, printed for every recipe in the suite's "measured" section, so that growth shows in review.
 
 Only imports that run when a module is imported count (module level, including ``if``/``try``/``with``
-blocks and class bodies; not ``if TYPE_CHECKING:``). An import inside a function is a backend loaded when chosen (LiteLLM, say): a copy
-without it works until someone chooses it, and then says so in one sentence.
+blocks and class bodies; not ``if TYPE_CHECKING:``). An import inside a function is a backend loaded when
+chosen (LiteLLM, say): a copy without it works until someone chooses it, and then says so in one sentence.
 """
 
 from __future__ import annotations
