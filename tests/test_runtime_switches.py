@@ -17,7 +17,8 @@ from agents import Agent, RunConfig, Runner, function_tool
 from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
 from recipes.core.models import BACKENDS, ChosenModelProvider, ModelUnavailable, check_model, choose_model
 from tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
-from recipes.core.tracing import install_tracing, render_trace, span_kinds
+from recipes.core.tracing import install_tracing
+from tutorial.traces import render_trace, span_kinds
 from tutorial.meter import MeteredProvider
 
 

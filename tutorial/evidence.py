@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from tutorial.history import activity_steps
-from recipes.core.tracing import render_trace
+from tutorial.traces import render_trace
 
 __all__ = [
     "Interval",
