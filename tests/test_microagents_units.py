@@ -10,7 +10,7 @@ from agents import AgentOutputSchema, handoff
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from recipes.microagents import team
-from recipes.microagents.activities import get_forecast
+from recipes.tools.forecast import get_forecast
 from recipes.microagents.approval import ApprovalPanel, check_auto
 from tutorial.evidence import Interval, agent_trace, overlaps, timeline, timing_summary
 from recipes.microagents.parallel import branch_prompt, failure_text

@@ -36,7 +36,7 @@ from recipes.dynamic_tools.tools import convert_temperature
 from recipes.dynamic_tools.workflows import AGENT_NAME as TOOL_AGENT_NAME
 from recipes.dynamic_tools.workflows import INSTRUCTIONS as TOOL_AGENT_INSTRUCTIONS
 from recipes.microagents import team
-from recipes.microagents.activities import get_forecast
+from recipes.tools.forecast import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
 from tutorial.model_double import ModelDouble, SmallModel, serving

@@ -1,10 +1,8 @@
 """The microagents' own tools that do I/O, as Temporal activities.
 
-Besides these, the agents reuse ``recipes.tools.weather_alerts.get_weather_alerts``
-(the NWS alerts API, ``$NWS_API_URL``).
+Besides these, the agents reuse the shared ``get_weather_alerts`` (the NWS alerts API,
+``$NWS_API_URL``) and ``get_forecast`` (a deterministic forecast stand-in) from ``recipes/tools``.
 
-* :func:`get_forecast` -- a deterministic stand-in for a forecast API: the same
-  state always gets the same forecast, so notebooks and tests can assert on it.
 * :func:`broadcast_public_notice` -- the one tool with a side effect the public would
   see. Every call appends a line to the *outbox* (a JSON-lines file), so a
   notebook can prove what was posted and, as important, what was **not**: a
@@ -17,7 +15,6 @@ offline stand-in model matches on), so they say what each tool is for.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -27,12 +24,12 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from recipes.tools.forecast import get_forecast
 from recipes.tools.weather_alerts import get_weather_alerts, normalize_state
 
 __all__ = [
     "MICROAGENT_ACTIVITIES",
     "OUTBOX_ENV",
-    "get_forecast",
     "outbox_path",
     "broadcast_public_notice",
     "read_outbox",
@@ -40,33 +37,6 @@ __all__ = [
 
 OUTBOX_ENV = "MICROAGENTS_OUTBOX"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-_SKIES = ["Sunny", "Mostly sunny", "Partly cloudy", "Mostly cloudy", "Showers", "Thunderstorms", "Windy", "Fog"]
-
-
-def _seed(*parts: str) -> int:
-    return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16)
-
-
-@activity.defn
-async def get_forecast(state: str) -> str:
-    """Get the weather forecast (sky, temperature high and low, chance of rain, wind) for the next two days in a US state.
-
-    Args:
-        state: Two-letter US state code, e.g. CA, TX or NY.
-    """
-    code = normalize_state(state)  # non-retryable InvalidState for a bad code
-    lines = [f"Forecast for {code}:"]
-    for day in ("Today", "Tomorrow"):
-        n = _seed(code, day)
-        high = 45 + n % 50
-        low = high - 8 - (n >> 8) % 15
-        rain = (n >> 16) % 10 * 10
-        wind = 3 + (n >> 20) % 25
-        sky = _SKIES[(n >> 24) % len(_SKIES)]
-        lines.append(f"{day}: {sky}, high {high}°F, low {low}°F, {rain}% chance of rain, wind {wind} mph.")
-    return " ".join(lines)
-
 
 def outbox_path() -> Path:
     """``$MICROAGENTS_OUTBOX`` or ``<repo>/build/microagents/outbox.jsonl``."""

@@ -28,21 +28,20 @@ from pydantic import BaseModel, Field
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
 
-from recipes.microagents.activities import broadcast_public_notice, get_forecast
 from recipes.core.tool_errors import errors_as_tool_results
-from recipes.tools.weather_alerts import INVALID_STATE, get_weather_alerts
+from recipes.microagents.activities import broadcast_public_notice
+from recipes.tools.alerts_tool import weather_alerts_tool
+from recipes.tools.forecast import forecast_tool
 
 __all__ = [
     "TOPIC_LABEL",
     "Briefing",
     "WeatherQuestion",
     "alerts_specialist",
-    "alerts_tool",
     "branch_agent",
     "briefing_writer",
     "broadcast_tool",
     "forecast_specialist",
-    "forecast_tool",
     "orchestrator_with_agent_tools",
     "recheck_tool",
     "scheduled_check_agent",
@@ -52,35 +51,10 @@ __all__ = [
     "weather_reporter",
 ]
 
-TOOL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=5,
-    non_retryable_error_types=[INVALID_STATE],
-)
 TOOL_TIMEOUT = timedelta(seconds=15)
 
 
 # --------------------------------------------------------------------- tools
-
-
-def alerts_tool(*, errors_to_model: bool = True) -> FunctionTool:
-    """``get_weather_alerts`` as an activity tool.
-
-    ``errors_to_model=True`` (default): a failed call becomes the tool's result
-    text and the agent carries on. ``False``: the failure propagates and ends
-    the agent's run -- what the parallel notebook uses to show a failed branch.
-    """
-    tool = activity_as_tool(get_weather_alerts, start_to_close_timeout=TOOL_TIMEOUT, retry_policy=TOOL_RETRY)
-    assert isinstance(tool, FunctionTool)
-    return errors_as_tool_results(tool) if errors_to_model else tool
-
-
-def forecast_tool() -> FunctionTool:
-    """``get_forecast`` as an activity tool (errors reported to the model)."""
-    tool = activity_as_tool(get_forecast, start_to_close_timeout=TOOL_TIMEOUT, retry_policy=TOOL_RETRY)
-    assert isinstance(tool, FunctionTool)
-    return errors_as_tool_results(tool)
 
 
 def broadcast_tool() -> FunctionTool:
@@ -156,7 +130,7 @@ def alerts_specialist() -> Agent:
             "You are the alerts specialist. Look up the active weather alerts for the US state "
             f"in the question with get_weather_alerts. {SPECIALIST_STYLE}"
         ),
-        tools=[alerts_tool()],
+        tools=[weather_alerts_tool()],
     )
 
 
@@ -193,7 +167,7 @@ def weather_reporter() -> Agent:
             "You are a weather reporter. Use get_weather_alerts for alerts and get_forecast for "
             f"forecasts, then write the report. {SPECIALIST_STYLE}"
         ),
-        tools=[alerts_tool(), forecast_tool()],
+        tools=[weather_alerts_tool(), forecast_tool()],
     )
 
 
@@ -247,7 +221,7 @@ def branch_agent(state: str) -> Agent:
             f"You report the active weather alerts for the US state {state} using get_weather_alerts. "
             f"{SPECIALIST_STYLE}"
         ),
-        tools=[alerts_tool(errors_to_model=False)],
+        tools=[weather_alerts_tool(errors_to_model=False)],
         model_settings=ModelSettings(tool_choice="get_weather_alerts"),
     )
 
@@ -275,7 +249,7 @@ def session_agent(on_recheck: Callable[[str, float], Awaitable[str]]) -> Agent:
             "again later, and broadcast_public_notice only when the user asks to broadcast a notice "
             "(a person approves each broadcast; if it is rejected, say it was not sent and why)."
         ),
-        tools=[alerts_tool(), forecast_tool(), broadcast_tool(), recheck_tool(on_recheck)],
+        tools=[weather_alerts_tool(), forecast_tool(), broadcast_tool(), recheck_tool(on_recheck)],
     )
 
 
@@ -284,7 +258,7 @@ def scheduled_check_agent() -> Agent:
     return Agent(
         name="Scheduled alerts check",
         instructions=f"You look up the active weather alerts for a US state with get_weather_alerts. {SPECIALIST_STYLE}",
-        tools=[alerts_tool()],
+        tools=[weather_alerts_tool()],
     )
 
 
