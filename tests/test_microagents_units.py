@@ -11,7 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from recipes.microagents import team
 from recipes.tools.forecast import get_forecast
-from recipes.microagents.approval import ApprovalPanel, check_auto
+from tutorial.approval_panel import ApprovalPanel, check_auto
 from tutorial.evidence import Interval, agent_trace, overlaps, timeline, timing_summary
 from recipes.microagents.parallel import branch_prompt, failure_text
 from recipes.microagents.session import ApprovalRequest

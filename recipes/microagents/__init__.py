@@ -4,6 +4,5 @@ Modules: ``team`` (the agents), ``activities`` (their I/O tools), ``chaining``
 (chain / handoff / agents-as-tools workflows), ``parallel`` (fan-out briefing,
 in one workflow or as child workflows), ``session`` (a long-running
 conversation: updates, queries, signals, approvals, durable timers,
-continue-as-new), ``client`` and ``approval`` (the caller's side), ``evidence``
-(reading it back from the history), ``worker`` and ``starter`` (entrypoints).
+continue-as-new), ``client`` (the caller's side), ``worker`` and ``starter`` (entrypoints).
 """

@@ -12,16 +12,14 @@ environment: ``TEMPORAL_ADDRESS``, ``AGENT_MODEL_BACKEND``/``OPENAI_API_KEY``,
 written) and, for the offline model, ``OFFLINE_MODEL_LATENCY`` (seconds per
 model call).
 
-Notebooks run the same worker inside the kernel instead
-(:func:`start_in_kernel`), so the model's latency setting and the traces live
-in the notebook's process.
+Notebooks and tests run the same worker inside their own process instead
+(:func:`build_worker`, started with ``tutorial.kernel_worker.start_in_kernel``),
+so the model's latency setting and the traces live in the notebook's process.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -39,10 +37,8 @@ __all__ = [
     "MODEL_PARAMS",
     "TASK_QUEUE",
     "WORKFLOWS",
-    "KernelWorker",
     "build_worker",
     "default_task_queue",
-    "start_in_kernel",
 ]
 
 TASK_QUEUE = "microagents"
@@ -84,34 +80,6 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     ``MODEL_PARAMS``; the plugin adds the model activity to the worker.
     """
     return Worker(client, task_queue=task_queue or default_task_queue(), workflows=WORKFLOWS, activities=ACTIVITIES)
-
-
-@dataclass
-class KernelWorker:
-    """A worker running as an asyncio task in this process (a Jupyter kernel, a test)."""
-
-    worker: Worker
-    task: asyncio.Task
-
-    @property
-    def running(self) -> bool:
-        return not self.task.done()
-
-    async def stop(self, timeout: float = 15.0) -> None:
-        """Graceful shutdown; safe to call twice."""
-        if not self.task.done():
-            await self.worker.shutdown()
-        await asyncio.wait_for(asyncio.shield(self.task), timeout=timeout)
-
-
-async def start_in_kernel(client: Client, *, task_queue: str | None = None) -> KernelWorker:
-    """Start :func:`build_worker` as a task; returns once it is polling."""
-    worker = build_worker(client, task_queue=task_queue)
-    task = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.2)  # let it start polling; a failed start shows up here
-    if task.done():
-        task.result()  # raises the start-up error
-    return KernelWorker(worker, task)
 
 
 if __name__ == "__main__":

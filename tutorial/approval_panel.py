@@ -12,6 +12,11 @@ does not wait for one -- it says "click first" instead of hanging.
 
 Under papermill (or whenever you want it), ``auto="approve"`` or
 ``auto="reject"`` decides at once, exactly as a click would.
+
+Notebook machinery, not part of the session recipe: it draws Jupyter widgets and checks
+a papermill parameter. What a copy of the recipe needs for approvals is the client's
+``Session.pending()`` / ``approve()`` / ``reject()``, which this panel calls; a service
+puts its own interface (a web page, a chat button) in front of those.
 """
 
 from __future__ import annotations
