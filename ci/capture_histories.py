@@ -164,9 +164,8 @@ CA_NOTICE = 'Broadcast a public notice for CA: "Flooding on Highway 1"'
 TX_NOTICE = 'Broadcast a public notice for TX: "All clear on the interstate"'
 
 
-async def microagents(client: Client, queue: str) -> Runs:
-    from recipes.microagents.client import Session, start_briefing, start_pattern
-    from recipes.microagents.session import SessionConfig
+async def chaining(client: Client, queue: str) -> Runs:
+    from recipes.chaining.starter import start_pattern
 
     runs: Runs = []
     for pattern, scenario, question in [
@@ -177,6 +176,14 @@ async def microagents(client: Client, queue: str) -> Runs:
         handle = await start_pattern(client, pattern, question, task_queue=queue)
         await handle.result()
         runs.append((scenario, handle))
+    return runs
+
+
+async def microagents(client: Client, queue: str) -> Runs:
+    from recipes.microagents.client import Session, start_briefing
+    from recipes.microagents.session import SessionConfig
+
+    runs: Runs = []
     for mode, scenario, states in [
         ("parallel", "FanOutBriefingWorkflow-parallel_ca_tx", ["CA", "TX"]),
         ("sequential", "FanOutBriefingWorkflow-sequential_ca_tx", ["CA", "TX"]),
@@ -292,6 +299,7 @@ RECIPES = [
     Recipe("dynamic_tools", "DYNAMIC_TOOLS_TASK_QUEUE", dynamic_tools,
            env={"DYNAMIC_TOOL_MODULES": "recipes.dynamic_tools.extra_tools"}),
     Recipe("durability", "DURABILITY_TASK_QUEUE", durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
+    Recipe("chaining", "CHAINING_TASK_QUEUE", chaining),
     Recipe("microagents", "MICROAGENTS_TASK_QUEUE", microagents),
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
     Recipe("cost", "COST_TASK_QUEUE", cost),

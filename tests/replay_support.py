@@ -26,6 +26,8 @@ from recipes.shipping.replay import replay as _replay
 def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     """recipe -> (the workflows its worker registers, the model parameters its plugin gets;
     None: the worker has no OpenAIAgentsPlugin)."""
+    from recipes.chaining.workflows import MODEL_PARAMS as CHAINING_PARAMS
+    from recipes.chaining.workflows import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow
     from recipes.cost.workflows import MODEL_PARAMS as COST_PARAMS
     from recipes.cost.workflows import CostAgentWorkflow, FloorWorkflow
     from recipes.durability.workflows import DURABILITY_WORKFLOWS
@@ -50,6 +52,7 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         "weather": ([WeatherAgentWorkflow], WEATHER_PARAMS),
         "dynamic_tools": ([DynamicToolsWorkflow], DYNAMIC_PARAMS),
         "durability": (list(DURABILITY_WORKFLOWS), DURABILITY_PARAMS),
+        "chaining": ([ChainedAgentsWorkflow, HandoffWorkflow, AgentsAsToolsWorkflow], CHAINING_PARAMS),
         "microagents": (list(MICRO_WORKFLOWS), MICRO_PARAMS),
         # The streaming topic in these parameters is what makes model calls the streaming activity.
         "streaming": ([StreamingWeatherWorkflow], model_params()),

@@ -1,4 +1,4 @@
-"""Chaining, handoffs, agents as tools, parallel fan-out and child workflows, end to end.
+"""Parallel fan-out and child workflows, end to end.
 
 Offline model, local NWS service, a real Temporal server, a worker in this process.
 """
@@ -6,7 +6,6 @@ Offline model, local NWS service, a real Temporal server, a worker in this proce
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from datetime import timedelta
@@ -15,9 +14,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 
-from recipes.microagents.client import start_briefing, start_pattern
+from recipes.microagents.client import start_briefing
 from recipes.microagents.worker import WORKFLOWS, build_worker
-from tutorial.evidence import agent_intervals, agent_sequence, first_model_input, overlaps
+from tutorial.evidence import agent_intervals, agent_sequence, overlaps
 from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from tutorial.offline_model import OfflineModelProvider
 
@@ -39,57 +38,6 @@ def with_worker(address: str, scenario, latency_s: float = 0.0):
             return await asyncio.wait_for(scenario(client, queue), timeout=60)
 
     return asyncio.run(main())
-
-
-async def _pattern(client, queue, pattern, question):
-    handle = await start_pattern(client, pattern, question, task_queue=queue)
-    answer = await handle.result()
-    return answer, await fetch_history(handle)
-
-
-def test_chaining_runs_two_loops_joined_by_workflow_code(temporal_server, weather):
-    answer, history = with_worker(
-        temporal_server.address,
-        lambda c, q: _pattern(c, q, "chain", "Are there any weather alerts in Texas? We drive there tonight."),
-    )
-    assert answer.extracted == {"state": "TX", "topic": "alerts"}
-    # Two loops: the reporter started from the prompt the workflow wrote, not the user's words.
-    reporter_input = json.dumps(first_model_input(history, "Weather reporter"))
-    assert "report for TX" in reporter_input and "We drive there tonight" not in reporter_input
-    assert agent_sequence(history) == ["Triage agent", "Weather reporter", "Weather reporter"]
-    assert model_and_tool_sequence(history) == ["model", "model", "tool:get_weather_alerts", "model"]
-    assert "2 active weather alerts for TX" in answer.answer
-
-
-def test_handoff_target_produces_the_answer_in_one_loop(temporal_server, weather):
-    async def both(client, queue):
-        return [
-            await _pattern(client, queue, "handoff", "Are there any weather warnings in Texas?"),
-            await _pattern(client, queue, "handoff", "Will it rain in Florida tomorrow? What is the forecast?"),
-        ]
-
-    (alerts, alerts_history), (forecast, forecast_history) = with_worker(temporal_server.address, both)
-    assert alerts.answered_by == "Alerts specialist"
-    # One loop: the specialist carried on with the whole conversation, the router's transfer included.
-    specialist_input = json.dumps(first_model_input(alerts_history, "Alerts specialist"))
-    assert "weather warnings in Texas" in specialist_input and "transfer_to_alerts_specialist" in specialist_input
-    assert agent_sequence(alerts_history) == ["Triage router", "Alerts specialist", "Alerts specialist"]
-    assert 'transfer_to_alerts_specialist' in activity_steps(alerts_history)[0].result
-    assert forecast.answered_by == "Forecast specialist"
-    assert model_and_tool_sequence(forecast_history) == ["model", "model", "tool:get_forecast", "model"]
-    assert "Forecast for FL" in forecast.answer
-
-
-def test_agents_as_tools_keep_the_orchestrator_in_control(temporal_server, weather):
-    answer, history = with_worker(
-        temporal_server.address,
-        lambda c, q: _pattern(c, q, "agents-as-tools", "Weather alerts and forecast for California"),
-    )
-    agents = agent_sequence(history)
-    assert answer.answered_by == "Weather desk" and agents[0] == agents[-1] == "Weather desk"
-    assert agents.count("Alerts specialist") == agents.count("Forecast specialist") == 2
-    assert sorted(model_and_tool_sequence(history)) == sorted(["model"] * 6 + ["tool:get_weather_alerts", "tool:get_forecast"])
-    assert "ask_alerts_specialist" in answer.answer and "ask_forecast_specialist" in answer.answer
 
 
 def test_parallel_branches_overlap_sequential_ones_do_not_and_both_replay(temporal_server, weather):

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from agents import AgentOutputSchema, handoff
+from agents import AgentOutputSchema
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from recipes.microagents import team
@@ -41,25 +41,6 @@ def test_the_session_agent_picks_one_tool_per_request(request_text, tool, argume
     decision = decide(None, request_text, tools=SESSION_TOOLS)
     assert decision.kind == "tool_calls"
     assert [(c.name, c.arguments) for c in decision.calls] == [(tool, arguments)]
-
-
-@pytest.mark.parametrize(
-    ("question", "target"),
-    [
-        ("Are there any weather warnings in Texas?", "transfer_to_alerts_specialist"),
-        ("Will it rain in Florida tomorrow? What is the forecast?", "transfer_to_forecast_specialist"),
-    ],
-)
-def test_the_router_hands_off_by_topic(question, target):
-    router = team.triage_router()
-    decision = decide(None, question, handoffs=[handoff(a) for a in router.handoffs])
-    assert decision.kind == "handoff" and [c.name for c in decision.calls] == [target]
-
-
-def test_the_triage_extractor_fills_its_output_type():
-    decision = decide(None, "Are there any weather alerts in Texas?",
-                      output_schema=AgentOutputSchema(team.WeatherQuestion))
-    assert team.WeatherQuestion.model_validate_json(decision.text) == team.WeatherQuestion(state="TX", topic="alerts")
 
 
 def test_a_quoted_branch_prompt_passes_the_code_through_even_if_invalid():

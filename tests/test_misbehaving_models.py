@@ -59,8 +59,8 @@ async def _durability(client: Client, queue: str, question: str) -> WorkflowHand
                                        task_queue=queue)  # fmt: skip
 
 
-async def _microagents(client: Client, queue: str, question: str) -> WorkflowHandle:
-    from recipes.microagents.client import start_pattern
+async def _chaining(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.chaining.starter import start_pattern
 
     return await start_pattern(client, "handoff", question, task_queue=queue)
 
@@ -115,7 +115,7 @@ RECIPES = [
     Recipe("weather", "WEATHER_TASK_QUEUE", _weather),
     Recipe("dynamic_tools", "DYNAMIC_TOOLS_TASK_QUEUE", _dynamic_tools, "What is the capital of Texas?"),
     Recipe("durability", "DURABILITY_TASK_QUEUE", _durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
-    Recipe("microagents", "MICROAGENTS_TASK_QUEUE", _microagents, "Are there any weather alerts in Texas?"),
+    Recipe("chaining", "CHAINING_TASK_QUEUE", _chaining, "Are there any weather alerts in Texas?"),
     Recipe("streaming", "STREAMING_TASK_QUEUE", _streaming),
     Recipe("cost", "COST_TASK_QUEUE", _cost),
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", _payloads, "What has the alert history of Texas been like?",

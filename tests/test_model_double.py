@@ -35,6 +35,7 @@ from recipes.dynamic_tools.specs import ToolSpec
 from recipes.dynamic_tools.tools import convert_temperature
 from recipes.dynamic_tools.workflows import AGENT_NAME as TOOL_AGENT_NAME
 from recipes.dynamic_tools.workflows import INSTRUCTIONS as TOOL_AGENT_INSTRUCTIONS
+from recipes.chaining import team as chaining
 from recipes.microagents import team
 from recipes.tools.forecast import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
@@ -178,20 +179,20 @@ def storm_briefing_agent() -> Agent:
 
 
 def alerts_specialist() -> Agent:
-    return team.alerts_specialist().clone(tools=[get_weather_alerts])
+    return chaining.alerts_specialist().clone(tools=[get_weather_alerts])
 
 
 def forecast_specialist() -> Agent:
-    return team.forecast_specialist().clone(tools=[forecast_tool])
+    return chaining.forecast_specialist().clone(tools=[forecast_tool])
 
 
 def triage_router() -> Agent:
-    return team.triage_router().clone(handoffs=[alerts_specialist(), forecast_specialist()])
+    return chaining.triage_router().clone(handoffs=[alerts_specialist(), forecast_specialist()])
 
 
 def weather_desk() -> Agent:
-    real = {t.name: t.description for t in team.orchestrator_with_agent_tools().tools}
-    return team.orchestrator_with_agent_tools().clone(tools=[
+    real = {t.name: t.description for t in chaining.orchestrator_with_agent_tools().tools}
+    return chaining.orchestrator_with_agent_tools().clone(tools=[
         alerts_specialist().as_tool(tool_name="ask_alerts_specialist", tool_description=real["ask_alerts_specialist"]),
         forecast_specialist().as_tool(tool_name="ask_forecast_specialist",
                                       tool_description=real["ask_forecast_specialist"]),
@@ -392,16 +393,16 @@ DRIVING = "Are there any weather alerts in Texas? We are driving there tonight."
 
 @pytest.mark.parametrize("api", APIS)
 def test_triage_extractor_returns_the_structured_question(server: Any, api: str) -> None:
-    result = run(team.triage_extractor(), DRIVING, server.url, api)
-    assert result.final_output == team.WeatherQuestion(state="TX", topic="alerts")
+    result = run(chaining.triage_extractor(), DRIVING, server.url, api)
+    assert result.final_output == chaining.WeatherQuestion(state="TX", topic="alerts")
     assert server.state.requests()[0]["decision"] == "json"
-    forecast = run(team.triage_extractor(), "Will it rain in Florida tomorrow?", server.url, api)
-    assert forecast.final_output == team.WeatherQuestion(state="FL", topic="forecast")
+    forecast = run(chaining.triage_extractor(), "Will it rain in Florida tomorrow?", server.url, api)
+    assert forecast.final_output == chaining.WeatherQuestion(state="FL", topic="forecast")
 
 
 @pytest.mark.parametrize("api", APIS)
 def test_triage_extractor_streamed_json(server: Any, api: str) -> None:
-    result, deltas = streamed(team.triage_extractor(), DRIVING, server.url, api)
+    result, deltas = streamed(chaining.triage_extractor(), DRIVING, server.url, api)
     assert len(deltas) > 3 and json.loads("".join(deltas)) == result.final_output.model_dump()
 
 
@@ -410,8 +411,8 @@ def test_triage_extractor_streamed_json(server: Any, api: str) -> None:
     ("topic", "tool", "state"), [("alerts", "get_weather_alerts", "TX"), ("forecast", "get_forecast", "FL")]
 )
 def test_chaining_step_two_the_reporter_uses_the_topics_tool(server: Any, api: str, topic: str, tool: str, state: str) -> None:
-    reporter = team.weather_reporter().clone(tools=[get_weather_alerts, forecast_tool])
-    prompt = f"Write a short {team.TOPIC_LABEL[topic]} report for {state}."  # what ChainedAgentsWorkflow sends
+    reporter = chaining.weather_reporter().clone(tools=[get_weather_alerts, forecast_tool])
+    prompt = f"Write a short {chaining.TOPIC_LABEL[topic]} report for {state}."  # what ChainedAgentsWorkflow sends
     result = run(reporter, prompt, server.url, api)
     assert tool_calls(result) == [(tool, {"state": state})]
 

@@ -52,8 +52,10 @@ RUNS = {
                          {"DYNAMIC_TOOL_MODULES": "recipes.dynamic_tools.extra_tools"}),
     "durability": Run(["recipes.durability.starter", "briefing", "Texas"], "Web UI:", "recipes.durability.worker",
                       "DURABILITY_TASK_QUEUE", {"DURABILITY_TOOL_SECONDS": "0.3"}),
-    "microagents": Run(["recipes.microagents.starter", "ask", "chain", "Are there any weather alerts in Texas?"],
-                       "answered by", "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
+    "chaining": Run(["recipes.chaining.starter", "chain", "Are there any weather alerts in Texas?"], "answered by",
+                    "recipes.chaining.worker", "CHAINING_TASK_QUEUE"),
+    "microagents": Run(["recipes.microagents.starter", "briefing", "CA", "TX"], "Summary:", "recipes.microagents.worker",
+                       "MICROAGENTS_TASK_QUEUE"),
     "streaming": Run(["recipes.streaming.starter", "Any weather alerts in California?"], "Web UI:",
                      "recipes.streaming.worker", "STREAMING_TASK_QUEUE"),
     # Payloads by reference: the ~3 MB alert history goes to <project>/.payloads, inside the copy.

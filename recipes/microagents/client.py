@@ -2,8 +2,6 @@
 
 Starting work::
 
-    handle = await start_pattern(client, "handoff", "Any weather warnings in Texas?")
-    answer = await handle.result()                      # a DeskAnswer
     handle = await start_briefing(client, ["CA", "TX"], mode="parallel")
 
 A conversation session::
@@ -33,7 +31,6 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from recipes.microagents.chaining import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow
 from recipes.microagents.parallel import BriefingRequest, ChildWorkflowBriefing, FanOutBriefingWorkflow
 from recipes.microagents.session import (
     ApprovalDecision,
@@ -51,33 +48,13 @@ from recipes.microagents.worker import default_task_queue
 from recipes.core.errors import TutorialError
 
 __all__ = [
-    "PATTERNS",
     "MessageRejected",
     "NothingToShow",
     "Session",
     "SessionClosed",
     "SessionError",
     "start_briefing",
-    "start_pattern",
 ]
-
-PATTERNS = {
-    "chain": ChainedAgentsWorkflow,
-    "handoff": HandoffWorkflow,
-    "agents-as-tools": AgentsAsToolsWorkflow,
-}
-
-
-async def start_pattern(client: Client, pattern: str, question: str, *, task_queue: str | None = None) -> WorkflowHandle:
-    """Start one of the three composition patterns on ``question``."""
-    if pattern not in PATTERNS:
-        raise TutorialError(f"Unknown pattern {pattern!r}; choose one of {', '.join(PATTERNS)}.")
-    workflow = PATTERNS[pattern]
-    return await client.start_workflow(
-        workflow.run, question, id=f"microagents-{pattern}-{uuid4().hex[:8]}",
-        task_queue=task_queue or default_task_queue(),
-    )
-
 
 async def start_briefing(
     client: Client, states: list[str], *, mode: str = "parallel", task_queue: str | None = None

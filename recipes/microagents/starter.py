@@ -1,9 +1,6 @@
 """Drive the microagents recipe from a terminal (a worker must be running:
 ``python -m recipes.microagents.worker``).
 
-    python -m recipes.microagents.starter ask chain "Are there any weather alerts in Texas?"
-    python -m recipes.microagents.starter ask handoff "Will it rain in Florida tomorrow? Forecast please."
-    python -m recipes.microagents.starter ask agents-as-tools "Weather alerts and forecast for California"
     python -m recipes.microagents.starter briefing CA TX NY --mode parallel    # or sequential, children
 
     python -m recipes.microagents.starter session-start --max-turns 3        # prints the session id
@@ -27,16 +24,13 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
 from recipes.core.settings import TemporalSettings, connect
-from recipes.microagents.client import PATTERNS, Session, start_briefing, start_pattern
+from recipes.microagents.client import Session, start_briefing
 from recipes.microagents.session import SessionConfig
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    ask = sub.add_parser("ask", help="one question, one composition pattern")
-    ask.add_argument("pattern", choices=sorted(PATTERNS))
-    ask.add_argument("question")
     brief = sub.add_parser("briefing", help="one branch agent per state, then a summary")
     brief.add_argument("states", nargs="+")
     brief.add_argument("--mode", default="parallel", choices=["parallel", "sequential", "children"])
@@ -60,20 +54,11 @@ def _parser() -> argparse.ArgumentParser:
 
 async def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "ask":  # bad input is one sentence before anything is started
-        require_text("question", args.question, "Are there any weather alerts in Texas?")
-    elif args.command == "send":
+    if args.command == "send":  # bad input is one sentence before anything is started
         require_text("message", args.text, "Any weather alerts for California?")
     settings = TemporalSettings.load()
     client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
-    if args.command == "ask":
-        question = args.question.strip()
-        handle = await start_pattern(client, args.pattern, question)
-        answer = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
-        print(f"[{answer.pattern}] answered by {answer.answered_by} (runs: {', '.join(answer.agent_runs)})")
-        print(answer.answer)
-        print("Web UI:", settings.web_ui_url(handle.id))
-    elif args.command == "briefing":
+    if args.command == "briefing":
         handle = await start_briefing(client, args.states, mode=args.mode)
         result = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
         for state, text in result.reports.items():
