@@ -179,9 +179,8 @@ async def chaining(client: Client, queue: str) -> Runs:
     return runs
 
 
-async def microagents(client: Client, queue: str) -> Runs:
-    from recipes.microagents.client import Session, start_briefing
-    from recipes.microagents.session import SessionConfig
+async def parallel_agents(client: Client, queue: str) -> Runs:
+    from recipes.parallel_agents.starter import start_briefing
 
     runs: Runs = []
     for mode, scenario, states in [
@@ -196,7 +195,14 @@ async def microagents(client: Client, queue: str) -> Runs:
             for state in states:
                 child = client.get_workflow_handle(f"{handle.id}-{state}")
                 runs.append((f"BranchAgentWorkflow-child_{state.lower()}", child))
+    return runs
 
+
+async def microagents(client: Client, queue: str) -> Runs:
+    from recipes.microagents.client import Session
+    from recipes.microagents.session import SessionConfig
+
+    runs: Runs = []
     # Updates (messages, approval decisions), queries, the end signal; one approved, one rejected.
     session = await Session.start(client, task_queue=queue)
     waiting = await session.send(CA_NOTICE)
@@ -300,6 +306,7 @@ RECIPES = [
            env={"DYNAMIC_TOOL_MODULES": "recipes.dynamic_tools.extra_tools"}),
     Recipe("durability", "DURABILITY_TASK_QUEUE", durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
     Recipe("chaining", "CHAINING_TASK_QUEUE", chaining),
+    Recipe("parallel_agents", "PARALLEL_AGENTS_TASK_QUEUE", parallel_agents),
     Recipe("microagents", "MICROAGENTS_TASK_QUEUE", microagents),
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
     Recipe("cost", "COST_TASK_QUEUE", cost),

@@ -38,6 +38,8 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     from recipes.mcp.workflows import MODEL_PARAMS as MCP_PARAMS
     from recipes.mcp.workflows import McpAgentWorkflow
     from recipes.microagents.worker import MODEL_PARAMS as MICRO_PARAMS
+    from recipes.parallel_agents.workflows import MODEL_PARAMS as PARALLEL_PARAMS
+    from recipes.parallel_agents.workflows import BranchAgentWorkflow, ChildWorkflowBriefing, FanOutBriefingWorkflow
     from recipes.payloads.workflows import MODEL_PARAMS as PAYLOADS_PARAMS
     from recipes.payloads.workflows import AlertHistoryWorkflow
     from recipes.shipping.workflows import MODEL_PARAMS as SHIPPING_PARAMS
@@ -53,6 +55,7 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         "dynamic_tools": ([DynamicToolsWorkflow], DYNAMIC_PARAMS),
         "durability": (list(DURABILITY_WORKFLOWS), DURABILITY_PARAMS),
         "chaining": ([ChainedAgentsWorkflow, HandoffWorkflow, AgentsAsToolsWorkflow], CHAINING_PARAMS),
+        "parallel_agents": ([FanOutBriefingWorkflow, ChildWorkflowBriefing, BranchAgentWorkflow], PARALLEL_PARAMS),
         "microagents": (list(MICRO_WORKFLOWS), MICRO_PARAMS),
         # The streaming topic in these parameters is what makes model calls the streaming activity.
         "streaming": ([StreamingWeatherWorkflow], model_params()),

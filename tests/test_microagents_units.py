@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
-
 import pytest
-from agents import AgentOutputSchema
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ApplicationError
 
 from recipes.microagents import team
 from recipes.tools.forecast import get_forecast
 from tutorial.approval_panel import ApprovalPanel, check_auto
-from tutorial.evidence import Interval, agent_trace, overlaps, timeline, timing_summary
-from recipes.microagents.parallel import branch_prompt, failure_text
+from tutorial.evidence import agent_trace
 from recipes.microagents.session import ApprovalRequest
 from recipes.core.errors import ConfigurationError, TutorialError
 from tutorial.offline_model import decide
@@ -43,53 +39,12 @@ def test_the_session_agent_picks_one_tool_per_request(request_text, tool, argume
     assert [(c.name, c.arguments) for c in decision.calls] == [(tool, arguments)]
 
 
-def test_a_quoted_branch_prompt_passes_the_code_through_even_if_invalid():
-    tools = team.branch_agent("ZZ").tools
-    for code in ("CA", "ZZ"):
-        decision = decide(None, branch_prompt(code), tools=tools)
-        assert [(c.name, c.arguments) for c in decision.calls] == [("get_weather_alerts", {"state": code})]
-
-
-def test_the_briefing_writer_lists_the_quoted_missing_branch():
-    items = [{"role": "assistant", "content": "Report for CA: 3 alerts"},
-             {"role": "user", "content": 'Write the briefing from the 1 reports above. States with no report: "ZZ".'}]
-    decision = decide(None, items, output_schema=AgentOutputSchema(team.Briefing))
-    assert team.Briefing.model_validate_json(decision.text).missing_branches == ["ZZ"]
-
-
 def test_forecast_is_deterministic_and_rejects_bad_codes():
     first = asyncio.run(get_forecast("ca"))
     assert first == asyncio.run(get_forecast("CA")) and first.startswith("Forecast for CA:")
     with pytest.raises(ApplicationError) as info:
         asyncio.run(get_forecast("ZZ"))
     assert info.value.type == "InvalidState" and info.value.non_retryable
-
-
-def test_failure_text_finds_the_innermost_application_error():
-    root = ApplicationError("'ZZ' is not a US state code", type="InvalidState", non_retryable=True)
-    activity_error = ActivityError("activity failed", scheduled_event_id=1, started_event_id=2, identity="w",
-                                   activity_type="get_weather_alerts", activity_id="1",
-                                   retry_state=RetryState.NON_RETRYABLE_FAILURE)
-    activity_error.__cause__ = root
-    wrapper = ApplicationError("Workflow failure exception in Agents Framework", type="AgentsWorkflowError")
-    wrapper.__cause__ = activity_error
-    assert failure_text(wrapper) == "InvalidState: 'ZZ' is not a US state code"
-    assert failure_text(ValueError("boom")) == "ValueError: boom"
-
-
-def _interval(name: str, start: float, end: float) -> Interval:
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    return Interval(name, t0 + timedelta(seconds=start), t0 + timedelta(seconds=end), 2)
-
-
-def test_overlap_and_timing_maths():
-    parallel = [_interval("a", 0, 1.0), _interval("b", 0.1, 1.1), _interval("c", 0.05, 0.9)]
-    sequential = [_interval("a", 0, 1.0), _interval("b", 1.0, 2.0)]
-    assert overlaps(parallel) and not overlaps(sequential) and not overlaps(parallel[:1])
-    assert timing_summary(parallel) == {"wall_s": 1.1, "sum_s": 2.85, "saved_s": 1.75}
-    assert timing_summary(sequential)["saved_s"] == 0.0
-    chart = timeline(parallel, width=10).splitlines()
-    assert len(chart) == 4 and chart[0].startswith("a |█")
 
 
 def test_agent_trace_folds_temporal_spans():

@@ -37,6 +37,7 @@ from recipes.dynamic_tools.workflows import AGENT_NAME as TOOL_AGENT_NAME
 from recipes.dynamic_tools.workflows import INSTRUCTIONS as TOOL_AGENT_INSTRUCTIONS
 from recipes.chaining import team as chaining
 from recipes.microagents import team
+from recipes.parallel_agents import team as parallel
 from recipes.tools.forecast import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
@@ -451,13 +452,13 @@ def test_desk_asks_both_specialists_then_combines(server: Any, api: str) -> None
 
 @pytest.mark.parametrize("api", APIS)
 def test_branch_agent_reads_the_quoted_state(server: Any, api: str) -> None:
-    branch = team.branch_agent("CA").clone(tools=[get_weather_alerts])
+    branch = parallel.branch_agent("CA").clone(tools=[get_weather_alerts])
     result = run(branch, 'Weather alerts for "CA"', server.url, api)
     assert tool_calls(result) == [("get_weather_alerts", {"state": "CA"})]
 
 
 def briefing_items(missing: str) -> list[dict[str, str]]:
-    """The input ``recipes.microagents.parallel.write_briefing`` builds."""
+    """The input ``recipes.parallel_agents.workflows.write_briefing`` builds."""
     items = [{"role": "assistant", "content": f"Report for {s}: {_alerts_text(s)}"} for s in ("CA", "TX", "FL")]
     ask = f"Write the briefing from the 3 reports above. States with no report: {missing}."
     items.append({"role": "user", "content": ask})
@@ -469,9 +470,9 @@ def briefing_items(missing: str) -> list[dict[str, str]]:
 def test_briefing_writer_lists_missing_branches_and_keeps_the_facts(
     server: Any, api: str, missing: str, expected: list[str]
 ) -> None:
-    result = run(team.briefing_writer(), briefing_items(missing), server.url, api)
+    result = run(parallel.briefing_writer(), briefing_items(missing), server.url, api)
     briefing = result.final_output
-    assert isinstance(briefing, team.Briefing) and briefing.missing_branches == expected
+    assert isinstance(briefing, parallel.Briefing) and briefing.missing_branches == expected
     for fact in ("Red Flag Warning", "Winter Storm Warning", "Freeze Warning"):
         assert fact in briefing.summary
     assert ("ZZ" in briefing.summary) == bool(expected)

@@ -54,8 +54,10 @@ RUNS = {
                       "DURABILITY_TASK_QUEUE", {"DURABILITY_TOOL_SECONDS": "0.3"}),
     "chaining": Run(["recipes.chaining.starter", "chain", "Are there any weather alerts in Texas?"], "answered by",
                     "recipes.chaining.worker", "CHAINING_TASK_QUEUE"),
-    "microagents": Run(["recipes.microagents.starter", "briefing", "CA", "TX"], "Summary:", "recipes.microagents.worker",
-                       "MICROAGENTS_TASK_QUEUE"),
+    "parallel_agents": Run(["recipes.parallel_agents.starter", "CA", "TX"], "Summary:", "recipes.parallel_agents.worker",
+                           "PARALLEL_AGENTS_TASK_QUEUE"),
+    "microagents": Run(["recipes.microagents.starter", "chat", "Any weather alerts for California?"], "Ended after 1 user turns",
+                       "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
     "streaming": Run(["recipes.streaming.starter", "Any weather alerts in California?"], "Web UI:",
                      "recipes.streaming.worker", "STREAMING_TASK_QUEUE"),
     # Payloads by reference: the ~3 MB alert history goes to <project>/.payloads, inside the copy.

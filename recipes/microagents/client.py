@@ -1,8 +1,4 @@
-"""The client side: start the recipe's workflows, and talk to a running session.
-
-Starting work::
-
-    handle = await start_briefing(client, ["CA", "TX"], mode="parallel")
+"""The client side: start a session, and talk to it while it runs.
 
 A conversation session::
 
@@ -31,7 +27,6 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from recipes.microagents.parallel import BriefingRequest, ChildWorkflowBriefing, FanOutBriefingWorkflow
 from recipes.microagents.session import (
     ApprovalDecision,
     ApprovalRequest,
@@ -53,25 +48,7 @@ __all__ = [
     "Session",
     "SessionClosed",
     "SessionError",
-    "start_briefing",
 ]
-
-async def start_briefing(
-    client: Client, states: list[str], *, mode: str = "parallel", task_queue: str | None = None
-) -> WorkflowHandle:
-    """Start the briefing: ``mode`` is ``parallel``, ``sequential`` or ``children``."""
-    if mode not in ("parallel", "sequential", "children"):
-        raise TutorialError(f"Unknown mode {mode!r}; choose parallel, sequential or children.")
-    if not states:
-        raise TutorialError("Give at least one state for the briefing.")
-    workflow = ChildWorkflowBriefing if mode == "children" else FanOutBriefingWorkflow
-    return await client.start_workflow(
-        workflow.run,
-        BriefingRequest(list(states), "parallel" if mode == "children" else mode),
-        id=f"microagents-briefing-{mode}-{uuid4().hex[:8]}",
-        task_queue=task_queue or default_task_queue(),
-    )
-
 
 class SessionError(TutorialError):
     """A request to a session was refused; the session itself is unaffected."""

@@ -1,7 +1,7 @@
 """Drive the microagents recipe from a terminal (a worker must be running:
 ``python -m recipes.microagents.worker``).
 
-    python -m recipes.microagents.starter briefing CA TX NY --mode parallel    # or sequential, children
+    python -m recipes.microagents.starter chat "Any weather alerts for California?" "And the forecast for Texas?"
 
     python -m recipes.microagents.starter session-start --max-turns 3        # prints the session id
     python -m recipes.microagents.starter send SESSION "Any weather alerts for California?"
@@ -22,18 +22,17 @@ from dataclasses import asdict
 
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
+from recipes.core.scripts import add_verbose_flag, require_text, run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.microagents.client import Session, start_briefing
+from recipes.microagents.client import Session
 from recipes.microagents.session import SessionConfig
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    brief = sub.add_parser("briefing", help="one branch agent per state, then a summary")
-    brief.add_argument("states", nargs="+")
-    brief.add_argument("--mode", default="parallel", choices=["parallel", "sequential", "children"])
+    chat = sub.add_parser("chat", help="start a session, send each message in turn, print the replies, end it")
+    chat.add_argument("messages", nargs="+")
     start = sub.add_parser("session-start", help="start a conversation session")
     start.add_argument("--max-turns", type=int, default=SessionConfig.max_turns_per_run)
     start.add_argument("--recheck-unit-seconds", type=float, default=SessionConfig.recheck_unit_seconds,
@@ -54,20 +53,21 @@ def _parser() -> argparse.ArgumentParser:
 
 async def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "send":  # bad input is one sentence before anything is started
-        require_text("message", args.text, "Any weather alerts for California?")
+    # Bad input is one sentence before anything is started.
+    for text in args.messages if args.command == "chat" else [args.text] if args.command == "send" else []:
+        require_text("message", text, "Any weather alerts for California?")
     settings = TemporalSettings.load()
     client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
-    if args.command == "briefing":
-        handle = await start_briefing(client, args.states, mode=args.mode)
-        result = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
-        for state, text in result.reports.items():
-            print(f"{state}: {text}")
-        for state, why in result.failures.items():
-            print(f"{state}: FAILED - {why}")
-        print("Missing (per the briefing writer):", result.missing_branches or "none")
-        print("Summary:", result.summary)
-        print("Web UI:", settings.web_ui_url(handle.id))
+    if args.command == "chat":
+        session = await Session.start(client)
+        print("Session:", session.id)
+        for text in args.messages:
+            reply = await session.send(text)
+            print(f"{reply.agent}: {reply.text}")
+        await session.end("chat over")
+        summary = await session.result()
+        print(f"Ended after {summary.user_turns} user turns in {summary.run_number} run(s).")
+        print("Web UI:", settings.web_ui_url(session.id))
     elif args.command == "session-start":
         config = SessionConfig(max_turns_per_run=args.max_turns, recheck_unit_seconds=args.recheck_unit_seconds)
         session = await Session.start(client, config=config)

@@ -1,8 +1,7 @@
 """The small agents, one factory each. Workflows build them; nothing here runs anything.
 
 Each agent is deliberately small: one job, one or two tools, short
-instructions. The patterns in :mod:`recipes.microagents.parallel` and
-:mod:`~recipes.microagents.session` combine them.
+instructions. The session workflow (:mod:`recipes.microagents.session`) runs them.
 
 Words matter twice. A real LLM picks tools and handoffs from their names and
 descriptions; the offline stand-in model (``tutorial.offline_model``)
@@ -21,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from agents import Agent, FunctionTool, ModelSettings, function_tool
-from pydantic import BaseModel, Field
+from agents import Agent, FunctionTool, function_tool
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
 
@@ -32,9 +30,6 @@ from recipes.tools.alerts_tool import weather_alerts_tool
 from recipes.tools.forecast import forecast_tool
 
 __all__ = [
-    "Briefing",
-    "branch_agent",
-    "briefing_writer",
     "broadcast_tool",
     "recheck_tool",
     "scheduled_check_agent",
@@ -88,52 +83,9 @@ def recheck_tool(on_recheck: Callable[[str, float], Awaitable[str]]) -> Function
     return recheck_in_hours
 
 
-# --------------------------------------------------------------------- outputs
-
-
-class Briefing(BaseModel):
-    """The briefing writer's structured answer."""
-
-    missing_branches: list[str] = Field(description="States whose report is missing because its agent failed")
-    summary: str = Field(description="A short briefing that summarizes the reports")
-
-
 # --------------------------------------------------------------------- agents
 
 SPECIALIST_STYLE = "Answer in two or three sentences and quote what the tool returned."
-
-
-def branch_agent(state: str) -> Agent:
-    """Parallel fan-out: one small agent per state. Tool failures are *not* caught,
-    so a bad state ends this branch's run (the workflow decides what that means).
-
-    Its one job is one lookup, so the first model call must use the tool
-    (``tool_choice``; the SDK lets the model answer freely after that call). A
-    model that would rather say "ZZ is not a state" than look it up still
-    looks it up, and the branch fails the way the briefing expects.
-    """
-    return Agent(
-        name=f"Alerts agent {state}",
-        instructions=(
-            f"You report the active weather alerts for the US state {state} using get_weather_alerts. "
-            f"{SPECIALIST_STYLE}"
-        ),
-        tools=[weather_alerts_tool(errors_to_model=False)],
-        model_settings=ModelSettings(tool_choice="get_weather_alerts"),
-    )
-
-
-def briefing_writer() -> Agent:
-    """Parallel gather: summarizes the branch reports; lists the branches that failed."""
-    return Agent(
-        name="Briefing writer",
-        instructions=(
-            "You write a short multi-state weather briefing from the reports in the conversation. "
-            "List in missing_branches every state the user says has no report, and say in the "
-            "summary that it is missing."
-        ),
-        output_type=Briefing,
-    )
 
 
 def session_agent(on_recheck: Callable[[str, float], Awaitable[str]]) -> Agent:

@@ -4,7 +4,7 @@
 
 Polls the ``microagents`` task queue (``$MICROAGENTS_TASK_QUEUE`` to change it)
 and runs every workflow of the recipe
-(the parallel briefing with and without child workflows, the conversation session), the model activity added by
+(the conversation session), the model activity added by
 ``OpenAIAgentsPlugin`` and the tool activities. Settings come from the
 environment: ``TEMPORAL_ADDRESS``, ``AGENT_MODEL_BACKEND``/``OPENAI_API_KEY``,
 ``NWS_API_URL`` (the alerts tool), ``MICROAGENTS_OUTBOX`` (where broadcasts are
@@ -27,7 +27,6 @@ from temporalio.worker import Worker
 
 from recipes.core.models import MODEL_RETRY_POLICY
 from recipes.microagents.activities import MICROAGENT_ACTIVITIES
-from recipes.microagents.parallel import BranchAgentWorkflow, ChildWorkflowBriefing, FanOutBriefingWorkflow
 from recipes.microagents.session import ConversationSessionWorkflow
 
 __all__ = [
@@ -43,9 +42,6 @@ TASK_QUEUE = "microagents"
 TASK_QUEUE_ENV = "MICROAGENTS_TASK_QUEUE"
 
 WORKFLOWS = [
-    FanOutBriefingWorkflow,
-    BranchAgentWorkflow,
-    ChildWorkflowBriefing,
     ConversationSessionWorkflow,
 ]
 ACTIVITIES = list(MICROAGENT_ACTIVITIES)

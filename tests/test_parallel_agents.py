@@ -1,24 +1,34 @@
-"""Parallel fan-out and child workflows, end to end.
-
-Offline model, local NWS service, a real Temporal server, a worker in this process.
-"""
+"""The parallel-agents recipe: fan-out in one workflow and as child workflows, end to end (offline
+model, local NWS service, a real Temporal server, a worker in this process); a failed branch reported,
+not fatal; and the parts that need no server: the branch prompt, the briefing writer, the failure text,
+the overlap and timing maths the notebook reads the runs with."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+from agents import AgentOutputSchema
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 
-from recipes.microagents.client import start_briefing
-from recipes.microagents.worker import WORKFLOWS, build_worker
-from tutorial.evidence import agent_intervals, agent_sequence, overlaps
+from recipes.parallel_agents import team
+from recipes.parallel_agents.starter import start_briefing
+from recipes.parallel_agents.worker import build_worker
+from recipes.parallel_agents.workflows import (
+    BranchAgentWorkflow,
+    ChildWorkflowBriefing,
+    FanOutBriefingWorkflow,
+    branch_prompt,
+    failure_text,
+)
+from tutorial.evidence import Interval, agent_intervals, agent_sequence, overlaps, timeline, timing_summary
 from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
-from tutorial.offline_model import OfflineModelProvider
+from tutorial.offline_model import OfflineModelProvider, decide
 
 
 def plugin(latency_s: float = 0.0) -> OpenAIAgentsPlugin:
@@ -33,7 +43,7 @@ def with_worker(address: str, scenario, latency_s: float = 0.0):
 
     async def main():
         client = await Client.connect(address, plugins=[plugin(latency_s)])
-        queue = f"test-microagents-{uuid.uuid4().hex[:8]}"
+        queue = f"test-parallel-{uuid.uuid4().hex[:8]}"
         async with build_worker(client, task_queue=queue):
             return await asyncio.wait_for(scenario(client, queue), timeout=60)
 
@@ -65,7 +75,7 @@ def test_parallel_branches_overlap_sequential_ones_do_not_and_both_replay(tempor
     assert sorted(agent_sequence(out["parallel"][1])[:3]) == ["Alerts agent CA", "Alerts agent NY", "Alerts agent TX"]
 
     async def replay():
-        replayer = Replayer(workflows=WORKFLOWS, plugins=[plugin()])
+        replayer = Replayer(workflows=[FanOutBriefingWorkflow, ChildWorkflowBriefing, BranchAgentWorkflow], plugins=[plugin()])
         for _, history, _ in out.values():
             await replayer.replay_workflow(history)  # raises on non-determinism
 
@@ -101,3 +111,44 @@ def test_a_failed_branch_is_reported_not_fatal_in_one_workflow_and_as_children(t
     assert children["CA"][0] == WorkflowExecutionStatus.COMPLETED
     assert children["ZZ"][0] == WorkflowExecutionStatus.FAILED
     assert model_and_tool_sequence(children["ZZ"][1]) == ["model", "tool:get_weather_alerts"]
+
+
+def test_a_quoted_branch_prompt_passes_the_code_through_even_if_invalid():
+    tools = team.branch_agent("ZZ").tools
+    for code in ("CA", "ZZ"):
+        decision = decide(None, branch_prompt(code), tools=tools)
+        assert [(c.name, c.arguments) for c in decision.calls] == [("get_weather_alerts", {"state": code})]
+
+
+def test_the_briefing_writer_lists_the_quoted_missing_branch():
+    items = [{"role": "assistant", "content": "Report for CA: 3 alerts"},
+             {"role": "user", "content": 'Write the briefing from the 1 reports above. States with no report: "ZZ".'}]
+    decision = decide(None, items, output_schema=AgentOutputSchema(team.Briefing))
+    assert team.Briefing.model_validate_json(decision.text).missing_branches == ["ZZ"]
+
+
+def test_failure_text_finds_the_innermost_application_error():
+    root = ApplicationError("'ZZ' is not a US state code", type="InvalidState", non_retryable=True)
+    activity_error = ActivityError("activity failed", scheduled_event_id=1, started_event_id=2, identity="w",
+                                   activity_type="get_weather_alerts", activity_id="1",
+                                   retry_state=RetryState.NON_RETRYABLE_FAILURE)
+    activity_error.__cause__ = root
+    wrapper = ApplicationError("Workflow failure exception in Agents Framework", type="AgentsWorkflowError")
+    wrapper.__cause__ = activity_error
+    assert failure_text(wrapper) == "InvalidState: 'ZZ' is not a US state code"
+    assert failure_text(ValueError("boom")) == "ValueError: boom"
+
+
+def _interval(name: str, start: float, end: float) -> Interval:
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    return Interval(name, t0 + timedelta(seconds=start), t0 + timedelta(seconds=end), 2)
+
+
+def test_overlap_and_timing_maths():
+    parallel = [_interval("a", 0, 1.0), _interval("b", 0.1, 1.1), _interval("c", 0.05, 0.9)]
+    sequential = [_interval("a", 0, 1.0), _interval("b", 1.0, 2.0)]
+    assert overlaps(parallel) and not overlaps(sequential) and not overlaps(parallel[:1])
+    assert timing_summary(parallel) == {"wall_s": 1.1, "sum_s": 2.85, "saved_s": 1.75}
+    assert timing_summary(sequential)["saved_s"] == 0.0
+    chart = timeline(parallel, width=10).splitlines()
+    assert len(chart) == 4 and chart[0].startswith("a |█")

@@ -25,25 +25,52 @@ briefing writer is told which branch has no report.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.openai_agents import ModelActivityParameters
 
 with workflow.unsafe.imports_passed_through():
     from agents import Runner, trace
 
-    from recipes.microagents import team
+    from recipes.core.models import MODEL_RETRY_POLICY
+    from recipes.parallel_agents import team
 
 __all__ = [
+    "MODEL_PARAMS",
+    "TASK_QUEUE",
     "BranchAgentWorkflow",
     "BriefingRequest",
     "BriefingResult",
     "ChildWorkflowBriefing",
     "FanOutBriefingWorkflow",
+    "default_task_queue",
     "failure_text",
 ]
+
+TASK_QUEUE = "parallel-agents"
+TASK_QUEUE_ENV = "PARALLEL_AGENTS_TASK_QUEUE"
+
+#: Model calls: one minute per attempt (the plugin's model activity heartbeats
+#: every 5 s, so a dead worker is noticed after 10 s), five minutes and five
+#: attempts in all, backoff 1 s -> 20 s. The agent's name becomes each model
+#: activity's summary by itself (the plugin sets it), so the history tells the
+#: branches apart.
+MODEL_PARAMS = ModelActivityParameters(
+    start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(minutes=5),
+    retry_policy=MODEL_RETRY_POLICY,
+)
+
+
+def default_task_queue() -> str:
+    """``$PARALLEL_AGENTS_TASK_QUEUE`` or ``parallel-agents``. Notebooks and tests pick a queue
+    of their own, so a worker someone left running cannot take their runs."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 
 
 @dataclass
