@@ -198,9 +198,9 @@ async def parallel_agents(client: Client, queue: str) -> Runs:
     return runs
 
 
-async def microagents(client: Client, queue: str) -> Runs:
-    from recipes.microagents.client import Session
-    from recipes.microagents.session import SessionConfig
+async def agent_session(client: Client, queue: str) -> Runs:
+    from recipes.agent_session.client import Session
+    from recipes.agent_session.workflows import SessionConfig
 
     runs: Runs = []
     # Updates (messages, approval decisions), queries, the end signal; one approved, one rejected.
@@ -307,7 +307,7 @@ RECIPES = [
     Recipe("durability", "DURABILITY_TASK_QUEUE", durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
     Recipe("chaining", "CHAINING_TASK_QUEUE", chaining),
     Recipe("parallel_agents", "PARALLEL_AGENTS_TASK_QUEUE", parallel_agents),
-    Recipe("microagents", "MICROAGENTS_TASK_QUEUE", microagents),
+    Recipe("agent_session", "AGENT_SESSION_TASK_QUEUE", agent_session),
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
     Recipe("cost", "COST_TASK_QUEUE", cost),
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", payloads, env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),

@@ -17,7 +17,7 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from recipes.chaining import team
 from recipes.chaining.starter import start_pattern
 from recipes.chaining.worker import build_worker
-from tutorial.evidence import agent_sequence, first_model_input
+from tutorial.evidence import agent_sequence, agent_trace, first_model_input
 from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
 from tutorial.offline_model import OfflineModelProvider, decide
 
@@ -110,3 +110,17 @@ def test_the_triage_extractor_fills_its_output_type():
     decision = decide(None, "Are there any weather alerts in Texas?",
                       output_schema=AgentOutputSchema(team.WeatherQuestion))
     assert team.WeatherQuestion.model_validate_json(decision.text) == team.WeatherQuestion(state="TX", topic="alerts")
+
+
+def test_agent_trace_folds_temporal_spans():
+    spans = [
+        {"trace_id": "t", "trace_name": "x", "span_id": "1", "parent_id": None, "started_at": "1",
+         "data": {"type": "agent", "name": "A"}, "error": None},
+        {"trace_id": "t", "trace_name": "x", "span_id": "2", "parent_id": "1", "started_at": "2",
+         "data": {"type": "custom", "name": "temporal:startActivity"}, "error": None},
+        {"trace_id": "t", "trace_name": "x", "span_id": "3", "parent_id": "2", "started_at": "3",
+         "data": {"type": "generation", "model": "m"}, "error": None},
+    ]
+    text = agent_trace(spans)
+    assert "temporal:" not in text
+    assert text.splitlines()[1:] == ["  └─ agent A", "    └─ model call (m)"]

@@ -228,12 +228,12 @@ def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_ser
 
 def test_in_a_session_the_turn_fails_with_one_sentence_and_the_session_goes_on(temporal_server, weather, double, tmp_path):
     """An agent run inside an update handler: that update fails with the sentence; the session keeps running."""
-    from recipes.microagents.client import MessageRejected, Session
+    from recipes.agent_session.client import MessageRejected, Session
 
     queue = f"misbehave-session-{uuid.uuid4().hex[:6]}"
-    env = worker_env(temporal_server, double, weather, {"MICROAGENTS_TASK_QUEUE": queue},
+    env = worker_env(temporal_server, double, weather, {"AGENT_SESSION_TASK_QUEUE": queue},
                      MICROAGENTS_OUTBOX=str(tmp_path / "outbox.jsonl"))
-    worker = python_module("misbehave-session", "recipes.microagents.worker", env=env, ready_text=READY_TEXT,
+    worker = python_module("misbehave-session", "recipes.agent_session.worker", env=env, ready_text=READY_TEXT,
                            log_path=tmp_path / "worker.log")  # fmt: skip
 
     async def scenario():

@@ -35,8 +35,8 @@ from recipes.dynamic_tools.specs import ToolSpec
 from recipes.dynamic_tools.tools import convert_temperature
 from recipes.dynamic_tools.workflows import AGENT_NAME as TOOL_AGENT_NAME
 from recipes.dynamic_tools.workflows import INSTRUCTIONS as TOOL_AGENT_INSTRUCTIONS
+from recipes.agent_session import team as session
 from recipes.chaining import team as chaining
-from recipes.microagents import team
 from recipes.parallel_agents import team as parallel
 from recipes.tools.forecast import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
@@ -201,8 +201,8 @@ def weather_desk() -> Agent:
 
 
 def session_desk() -> Agent:
-    return team.session_agent(_recheck).clone(
-        tools=[get_weather_alerts, forecast_tool, broadcast_public_notice, team.recheck_tool(_recheck)]
+    return session.session_agent(_recheck).clone(
+        tools=[get_weather_alerts, forecast_tool, broadcast_public_notice, session.recheck_tool(_recheck)]
     )
 
 
@@ -538,7 +538,7 @@ def test_a_notice_without_its_text_is_asked_for_not_sent(server: Any, api: str) 
 
 @pytest.mark.parametrize("api", APIS)
 def test_scheduled_check(server: Any, api: str) -> None:
-    agent = team.scheduled_check_agent().clone(tools=[get_weather_alerts])
+    agent = session.scheduled_check_agent().clone(tools=[get_weather_alerts])
     result = run(agent, "Weather alerts for TX", server.url, api)
     assert tool_calls(result) == [("get_weather_alerts", {"state": "TX"})]
     assert "Winter Storm Warning" in result.final_output

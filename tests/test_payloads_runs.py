@@ -16,14 +16,14 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
+from recipes.agent_session.client import Session
+from recipes.agent_session.worker import build_worker
+from recipes.agent_session.workflows import MODEL_PARAMS as SESSION_MODEL_PARAMS
 from recipes.core.ledger import LEDGER_ENV_VAR
 from recipes.core.models import choose_model
 from recipes.core.payloads import PayloadSettings
 from recipes.core.settings import connect
 from recipes.core.worker import READY_TEXT
-from recipes.microagents.client import Session
-from recipes.microagents.worker import MODEL_PARAMS as SESSION_MODEL_PARAMS
-from recipes.microagents.worker import build_worker
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.codec_server import PayloadDecoder
 from recipes.payloads.keys import create_keyring, rotate_keyring

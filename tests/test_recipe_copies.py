@@ -56,8 +56,8 @@ RUNS = {
                     "recipes.chaining.worker", "CHAINING_TASK_QUEUE"),
     "parallel_agents": Run(["recipes.parallel_agents.starter", "CA", "TX"], "Summary:", "recipes.parallel_agents.worker",
                            "PARALLEL_AGENTS_TASK_QUEUE"),
-    "microagents": Run(["recipes.microagents.starter", "chat", "Any weather alerts for California?"], "Ended after 1 user turns",
-                       "recipes.microagents.worker", "MICROAGENTS_TASK_QUEUE"),
+    "agent_session": Run(["recipes.agent_session.starter", "chat", "Any weather alerts for California?"],
+                         "Ended after 1 user turns", "recipes.agent_session.worker", "AGENT_SESSION_TASK_QUEUE"),
     "streaming": Run(["recipes.streaming.starter", "Any weather alerts in California?"], "Web UI:",
                      "recipes.streaming.worker", "STREAMING_TASK_QUEUE"),
     # Payloads by reference: the ~3 MB alert history goes to <project>/.payloads, inside the copy.

@@ -46,7 +46,7 @@ def _dead_address() -> str:
         ("recipes.durability.starter", ["briefing", ""], "Name at least one US state"),
         ("recipes.durability.starter", ["weather", ""], "The question is empty"),
         ("recipes.chaining.starter", ["chain", ""], "The question is empty"),
-        ("recipes.microagents.starter", ["chat", "Any weather alerts for Texas?", " "], "The message is empty"),
+        ("recipes.agent_session.starter", ["chat", "Any weather alerts for Texas?", " "], "The message is empty"),
         ("recipes.hello_temporal.starter", [""], "The name is empty"),
     ],
 )
@@ -57,7 +57,7 @@ def test_empty_input_is_one_sentence_before_any_workflow_starts(module, args, sa
 
 
 @pytest.mark.parametrize("module", ["recipes.weather.worker", "recipes.durability.worker", "recipes.chaining.worker",
-                                    "recipes.parallel_agents.worker", "recipes.microagents.worker",
+                                    "recipes.parallel_agents.worker", "recipes.agent_session.worker",
                                     "recipes.dynamic_tools.worker"])
 def test_a_worker_with_a_bad_setting_says_so_in_one_line(module):
     line = _one_line(_run(module, env={"AGENT_MODEL_BACKEND": "gpt4all"}))

@@ -25,8 +25,8 @@ import asyncio
 import html
 from typing import Any
 
-from recipes.microagents.client import Session
-from recipes.microagents.session import ApprovalRequest, Reply
+from recipes.agent_session.client import Session
+from recipes.agent_session.workflows import ApprovalRequest, Reply
 from recipes.core.errors import ConfigurationError, TutorialError
 
 __all__ = ["AUTO_CHOICES", "ApprovalPanel", "check_auto"]

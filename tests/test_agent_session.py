@@ -1,7 +1,6 @@
-"""The conversation session: updates, validators, queries, signals, approvals, timers, continue-as-new.
-
-Offline model, local NWS service, a real Temporal server, a worker in this process.
-"""
+"""The agent-session recipe: updates, validators, queries, signals, approvals, timers, continue-as-new
+(offline model, local NWS service, a real Temporal server, a worker in this process); and, with no
+server, the session agent's tool choice and the notebook's approval panel."""
 
 from __future__ import annotations
 
@@ -16,12 +15,15 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 
-from recipes.microagents.activities import OUTBOX_ENV, read_outbox
-from recipes.microagents.client import MessageRejected, NothingToShow, Session, SessionClosed
-from recipes.microagents.session import SessionConfig
-from recipes.microagents.worker import WORKFLOWS, build_worker
+from recipes.agent_session import team
+from recipes.agent_session.activities import OUTBOX_ENV, read_outbox
+from recipes.agent_session.client import MessageRejected, NothingToShow, Session, SessionClosed
+from recipes.agent_session.worker import build_worker
+from recipes.agent_session.workflows import ApprovalRequest, ConversationSessionWorkflow, Reply, SessionConfig
+from recipes.core.errors import ConfigurationError, TutorialError
+from tutorial.approval_panel import ApprovalPanel, check_auto
 from tutorial.history import activity_steps, event_rows, fetch_history
-from tutorial.offline_model import OfflineModelProvider
+from tutorial.offline_model import OfflineModelProvider, decide
 from tutorial.nws_service import WeatherService
 
 CA_NOTICE = 'Broadcast a public notice for CA: "Flooding on Highway 1"'
@@ -141,7 +143,7 @@ def test_approval_runs_the_tool_rejection_never_does_and_the_history_replays(tem
     assert [(r.request.request_id, r.approved) for r in out["summary"].approvals] == [("approval-1", True), ("approval-2", False)]
 
     async def replay():  # the paused RunState and both resumes are deterministic
-        await Replayer(workflows=WORKFLOWS, plugins=[plugin()]).replay_workflow(out["history"])
+        await Replayer(workflows=[ConversationSessionWorkflow], plugins=[plugin()]).replay_workflow(out["history"])
 
     asyncio.run(replay())
 
@@ -209,7 +211,7 @@ def test_a_recheck_for_a_bad_state_is_refused_by_the_tool(temporal_server):
 
 
 def test_a_session_that_does_not_exist_says_so(temporal_server):
-    from recipes.microagents.client import SessionError
+    from recipes.agent_session.client import SessionError
 
     async def main():
         client = await Client.connect(temporal_server.address, plugins=[plugin()])
@@ -237,3 +239,71 @@ def test_two_calls_in_one_turn_wait_for_both_decisions(temporal_server):
     assert "Broadcast notice" in final.text and "TX is fine" in final.text
     broadcasts = [s.arguments for s in activity_steps(history) if s.activity_type == "broadcast_public_notice"]
     assert broadcasts == [["CA", "Storm tonight"]]
+
+
+# --------------------------------------------------------------------------- no server: tool choice, the approval panel
+
+
+async def _noop_recheck(state: str, hours: float) -> str:
+    return "ok"
+
+
+SESSION_TOOLS = team.session_agent(_noop_recheck).tools
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool", "arguments"),
+    [
+        ("Any weather alerts for California?", "get_weather_alerts", {"state": "CA"}),
+        ("And the forecast for Texas?", "get_forecast", {"state": "TX"}),
+        ('Broadcast a public notice for CA: "Avoid the coast road"', "broadcast_public_notice",
+         {"state": "CA", "message": "Avoid the coast road"}),
+        ("Check the alerts for Texas again in 6 hours", "recheck_in_hours", {"state": "TX", "hours": 6.0}),
+    ],
+)
+def test_the_session_agent_picks_one_tool_per_request(request_text, tool, arguments):
+    """The offline stand-in must make the intended choice: descriptions are written for it (and for LLMs)."""
+    decision = decide(None, request_text, tools=SESSION_TOOLS)
+    assert decision.kind == "tool_calls"
+    assert [(c.name, c.arguments) for c in decision.calls] == [(tool, arguments)]
+
+
+def test_auto_approve_values_are_checked():
+    assert check_auto("") == "" and check_auto("approve") == "approve"
+    with pytest.raises(ConfigurationError):
+        check_auto(True)
+
+
+def test_the_panel_says_click_first_instead_of_waiting():
+    request = ApprovalRequest("approval-1", "broadcast_public_notice", {"state": "CA"}, "", 1)
+    panel = ApprovalPanel(session=None, request=request)  # type: ignore[arg-type]
+    with pytest.raises(TutorialError, match="click Approve or Reject"):
+        asyncio.run(panel.reply())
+
+
+def test_a_click_sends_the_decision_once_and_auto_decides_at_once():
+    class FakeSession:
+        def __init__(self):
+            self.calls = []
+
+        async def decide(self, request_id, approve, reason=""):
+            self.calls.append((request_id, approve, reason))
+            return Reply("ok" if approve else "not sent", "Weather desk")
+
+    request = ApprovalRequest("approval-1", "broadcast_public_notice", {"state": "CA"}, "", 1)
+
+    async def main():
+        clicked = FakeSession()
+        panel = ApprovalPanel(clicked, request, reason="not verified").show()  # type: ignore[arg-type]
+        reject_button = panel._buttons[1]
+        reject_button.click()
+        reject_button.click()  # a second click (or the other button) changes nothing
+        panel._buttons[0].click()
+        reply = await panel.reply(timeout=5)
+        auto = FakeSession()
+        auto_reply = await ApprovalPanel(auto, request, auto="approve").show().reply(timeout=5)  # type: ignore[arg-type]
+        return clicked.calls, reply, auto.calls, auto_reply
+
+    clicked_calls, reply, auto_calls, auto_reply = asyncio.run(main())
+    assert clicked_calls == [("approval-1", False, "not verified")] and reply.text == "not sent"
+    assert auto_calls == [("approval-1", True, "approved automatically (auto_approve)")] and auto_reply.text == "ok"

@@ -27,7 +27,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from recipes.microagents.session import (
+from recipes.agent_session.workflows import (
     ApprovalDecision,
     ApprovalRequest,
     ChatTurn,
@@ -38,8 +38,8 @@ from recipes.microagents.session import (
     SessionStatus,
     SessionSummary,
     UserMessage,
+    default_task_queue,
 )
-from recipes.microagents.worker import default_task_queue
 from recipes.core.errors import TutorialError
 
 __all__ = [

@@ -45,21 +45,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.openai_agents import ModelActivityParameters
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner, RunResult, RunState, ToolApprovalItem, trace
 
-    from recipes.microagents import team
+    from recipes.agent_session import team
+    from recipes.core.models import MODEL_RETRY_POLICY
     from recipes.tools.us_states import AREA_NAMES
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
+    "MODEL_PARAMS",
+    "TASK_QUEUE",
     "ApprovalDecision",
     "ApprovalRecord",
     "ApprovalRequest",
@@ -72,7 +77,28 @@ __all__ = [
     "SessionStatus",
     "SessionSummary",
     "UserMessage",
+    "default_task_queue",
 ]
+
+TASK_QUEUE = "agent-session"
+TASK_QUEUE_ENV = "AGENT_SESSION_TASK_QUEUE"
+
+#: Model calls: one minute per attempt (the plugin's model activity heartbeats
+#: every 5 s, so a dead worker is noticed after 10 s), five minutes and five
+#: attempts in all, backoff 1 s -> 20 s. The agent's name becomes each model
+#: activity's summary by itself (the plugin sets it).
+MODEL_PARAMS = ModelActivityParameters(
+    start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(minutes=5),
+    retry_policy=MODEL_RETRY_POLICY,
+)
+
+
+def default_task_queue() -> str:
+    """``$AGENT_SESSION_TASK_QUEUE`` or ``agent-session``. Notebooks and tests pick a queue of
+    their own, so a worker someone left running cannot take their runs."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 
 MAX_MESSAGE_CHARS = 2000
 MAX_RECHECK_HOURS = 24 * 14

@@ -1,6 +1,6 @@
-"""The microagents' own tools that do I/O, as Temporal activities.
+"""The session agent's own tool that does I/O, as a Temporal activity.
 
-Besides these, the agents reuse the shared ``get_weather_alerts`` (the NWS alerts API,
+Besides it, the agents use the shared ``get_weather_alerts`` (the NWS alerts API,
 ``$NWS_API_URL``) and ``get_forecast`` (a deterministic forecast stand-in) from ``recipes/tools``.
 
 * :func:`broadcast_public_notice` -- the one tool with a side effect the public would
@@ -24,11 +24,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from recipes.tools.forecast import get_forecast
-from recipes.tools.weather_alerts import get_weather_alerts, normalize_state
+from recipes.tools.weather_alerts import normalize_state
 
 __all__ = [
-    "MICROAGENT_ACTIVITIES",
     "OUTBOX_ENV",
     "outbox_path",
     "broadcast_public_notice",
@@ -89,6 +87,3 @@ def read_outbox(workflow_id: str | None = None) -> list[dict[str, Any]]:
             out.append(record)
     return out
 
-
-#: Register these on the worker (activity_as_tool does not register anything).
-MICROAGENT_ACTIVITIES = [get_weather_alerts, get_forecast, broadcast_public_notice]

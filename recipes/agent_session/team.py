@@ -1,16 +1,15 @@
-"""The small agents, one factory each. Workflows build them; nothing here runs anything.
+"""The session's two agents and their tools, one factory each. The session workflow
+(:mod:`recipes.agent_session.workflows`) builds them; nothing here runs anything.
 
-Each agent is deliberately small: one job, one or two tools, short
-instructions. The session workflow (:mod:`recipes.microagents.session`) runs them.
-
-Words matter twice. A real LLM picks tools and handoffs from their names and
+Words matter twice. A real LLM picks tools from their names and
 descriptions; the offline stand-in model (``tutorial.offline_model``)
 does the same by plain word overlap. So each tool description uses the
 words a user would use for it ("alerts", "warnings", "forecast", "rain",
 "broadcast", "notice", "recheck ... hours") and avoids the others' words.
 
-Tools that do I/O are activities (``activity_as_tool``); the factories here
-build them with timeouts and retry policies. ``recheck_in_hours`` is the one
+Tools that do I/O are activities (``activity_as_tool``): the alerts and forecast tools
+are shared (``recipes/tools``), the broadcast is built here, with one attempt and a
+person's approval. ``recheck_in_hours`` is the one
 *workflow* tool: it only records a request in workflow state, which the
 session workflow turns into a durable timer.
 """
@@ -24,8 +23,8 @@ from agents import Agent, FunctionTool, function_tool
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents.workflow import activity_as_tool
 
+from recipes.agent_session.activities import broadcast_public_notice
 from recipes.core.tool_errors import errors_as_tool_results
-from recipes.microagents.activities import broadcast_public_notice
 from recipes.tools.alerts_tool import weather_alerts_tool
 from recipes.tools.forecast import forecast_tool
 
@@ -36,7 +35,7 @@ __all__ = [
     "session_agent",
 ]
 
-TOOL_TIMEOUT = timedelta(seconds=15)
+BROADCAST_TIMEOUT = timedelta(seconds=15)
 
 
 # --------------------------------------------------------------------- tools
@@ -52,7 +51,7 @@ def broadcast_tool() -> FunctionTool:
     """
     tool = activity_as_tool(
         broadcast_public_notice,
-        start_to_close_timeout=TOOL_TIMEOUT,
+        start_to_close_timeout=BROADCAST_TIMEOUT,
         # A broadcast is not idempotent: one attempt, never an automatic retry.
         retry_policy=RetryPolicy(maximum_attempts=1),
     )
@@ -85,8 +84,6 @@ def recheck_tool(on_recheck: Callable[[str, float], Awaitable[str]]) -> Function
 
 # --------------------------------------------------------------------- agents
 
-SPECIALIST_STYLE = "Answer in two or three sentences and quote what the tool returned."
-
 
 def session_agent(on_recheck: Callable[[str, float], Awaitable[str]]) -> Agent:
     """The conversation agent of the long-running session."""
@@ -106,7 +103,10 @@ def scheduled_check_agent() -> Agent:
     """Runs when a recheck timer fires: one job, one tool."""
     return Agent(
         name="Scheduled alerts check",
-        instructions=f"You look up the active weather alerts for a US state with get_weather_alerts. {SPECIALIST_STYLE}",
+        instructions=(
+            "You look up the active weather alerts for a US state with get_weather_alerts. "
+            "Answer in two or three sentences and quote what the tool returned."
+        ),
         tools=[weather_alerts_tool()],
     )
 

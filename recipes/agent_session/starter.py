@@ -1,17 +1,17 @@
-"""Drive the microagents recipe from a terminal (a worker must be running:
-``python -m recipes.microagents.worker``).
+"""Talk to a conversation session from a terminal (a worker must be running:
+``python -m recipes.agent_session.worker``).
 
-    python -m recipes.microagents.starter chat "Any weather alerts for California?" "And the forecast for Texas?"
+    python -m recipes.agent_session.starter chat "Any weather alerts for California?" "And the forecast for Texas?"
 
-    python -m recipes.microagents.starter session-start --max-turns 3        # prints the session id
-    python -m recipes.microagents.starter send SESSION "Any weather alerts for California?"
-    python -m recipes.microagents.starter send SESSION 'Broadcast a public notice for CA: "Avoid the coast road"'
-    python -m recipes.microagents.starter pending SESSION
-    python -m recipes.microagents.starter approve SESSION approval-1
-    python -m recipes.microagents.starter reject SESSION approval-2 --reason "not verified"
-    python -m recipes.microagents.starter conversation SESSION
-    python -m recipes.microagents.starter status SESSION
-    python -m recipes.microagents.starter end SESSION
+    python -m recipes.agent_session.starter session-start --max-turns 3        # prints the session id
+    python -m recipes.agent_session.starter send SESSION "Any weather alerts for California?"
+    python -m recipes.agent_session.starter send SESSION 'Broadcast a public notice for CA: "Avoid the coast road"'
+    python -m recipes.agent_session.starter pending SESSION
+    python -m recipes.agent_session.starter approve SESSION approval-1
+    python -m recipes.agent_session.starter reject SESSION approval-2 --reason "not verified"
+    python -m recipes.agent_session.starter conversation SESSION
+    python -m recipes.agent_session.starter status SESSION
+    python -m recipes.agent_session.starter end SESSION
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script
 from recipes.core.settings import TemporalSettings, connect
-from recipes.microagents.client import Session
-from recipes.microagents.session import SessionConfig
+from recipes.agent_session.client import Session
+from recipes.agent_session.workflows import SessionConfig
 
 
 def _parser() -> argparse.ArgumentParser:
