@@ -164,9 +164,8 @@ CA_NOTICE = 'Broadcast a public notice for CA: "Flooding on Highway 1"'
 TX_NOTICE = 'Broadcast a public notice for TX: "All clear on the interstate"'
 
 
-async def microagents(client: Client, queue: str) -> Runs:
-    from recipes.microagents.client import Session, start_briefing, start_pattern
-    from recipes.microagents.session import SessionConfig
+async def chaining(client: Client, queue: str) -> Runs:
+    from recipes.chaining.starter import start_pattern
 
     runs: Runs = []
     for pattern, scenario, question in [
@@ -177,6 +176,13 @@ async def microagents(client: Client, queue: str) -> Runs:
         handle = await start_pattern(client, pattern, question, task_queue=queue)
         await handle.result()
         runs.append((scenario, handle))
+    return runs
+
+
+async def parallel_agents(client: Client, queue: str) -> Runs:
+    from recipes.parallel_agents.starter import start_briefing
+
+    runs: Runs = []
     for mode, scenario, states in [
         ("parallel", "FanOutBriefingWorkflow-parallel_ca_tx", ["CA", "TX"]),
         ("sequential", "FanOutBriefingWorkflow-sequential_ca_tx", ["CA", "TX"]),
@@ -189,7 +195,14 @@ async def microagents(client: Client, queue: str) -> Runs:
             for state in states:
                 child = client.get_workflow_handle(f"{handle.id}-{state}")
                 runs.append((f"BranchAgentWorkflow-child_{state.lower()}", child))
+    return runs
 
+
+async def agent_session(client: Client, queue: str) -> Runs:
+    from recipes.agent_session.client import Session
+    from recipes.agent_session.workflows import SessionConfig
+
+    runs: Runs = []
     # Updates (messages, approval decisions), queries, the end signal; one approved, one rejected.
     session = await Session.start(client, task_queue=queue)
     waiting = await session.send(CA_NOTICE)
@@ -292,7 +305,9 @@ RECIPES = [
     Recipe("dynamic_tools", "DYNAMIC_TOOLS_TASK_QUEUE", dynamic_tools,
            env={"DYNAMIC_TOOL_MODULES": "recipes.dynamic_tools.extra_tools"}),
     Recipe("durability", "DURABILITY_TASK_QUEUE", durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
-    Recipe("microagents", "MICROAGENTS_TASK_QUEUE", microagents),
+    Recipe("chaining", "CHAINING_TASK_QUEUE", chaining),
+    Recipe("parallel_agents", "PARALLEL_AGENTS_TASK_QUEUE", parallel_agents),
+    Recipe("agent_session", "AGENT_SESSION_TASK_QUEUE", agent_session),
     Recipe("streaming", "STREAMING_TASK_QUEUE", streaming, env={"OFFLINE_MODEL_STREAM_PACE": "0"}),
     Recipe("cost", "COST_TASK_QUEUE", cost),
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", payloads, env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),

@@ -26,6 +26,10 @@ from recipes.shipping.replay import replay as _replay
 def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     """recipe -> (the workflows its worker registers, the model parameters its plugin gets;
     None: the worker has no OpenAIAgentsPlugin)."""
+    from recipes.agent_session.workflows import MODEL_PARAMS as SESSION_PARAMS
+    from recipes.agent_session.workflows import ConversationSessionWorkflow
+    from recipes.chaining.workflows import MODEL_PARAMS as CHAINING_PARAMS
+    from recipes.chaining.workflows import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow
     from recipes.cost.workflows import MODEL_PARAMS as COST_PARAMS
     from recipes.cost.workflows import CostAgentWorkflow, FloorWorkflow
     from recipes.durability.workflows import DURABILITY_WORKFLOWS
@@ -35,12 +39,12 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     from recipes.hello_temporal.workflows import HELLO_WORKFLOWS
     from recipes.mcp.workflows import MODEL_PARAMS as MCP_PARAMS
     from recipes.mcp.workflows import McpAgentWorkflow
-    from recipes.microagents.worker import MODEL_PARAMS as MICRO_PARAMS
+    from recipes.parallel_agents.workflows import MODEL_PARAMS as PARALLEL_PARAMS
+    from recipes.parallel_agents.workflows import BranchAgentWorkflow, ChildWorkflowBriefing, FanOutBriefingWorkflow
     from recipes.payloads.workflows import MODEL_PARAMS as PAYLOADS_PARAMS
     from recipes.payloads.workflows import AlertHistoryWorkflow
     from recipes.shipping.workflows import MODEL_PARAMS as SHIPPING_PARAMS
     from recipes.shipping.workflows import ReviewedAgentV2
-    from recipes.microagents.worker import WORKFLOWS as MICRO_WORKFLOWS
     from recipes.streaming.workflows import StreamingWeatherWorkflow, model_params
     from recipes.weather.workflows import MODEL_PARAMS as WEATHER_PARAMS
     from recipes.weather.workflows import WeatherAgentWorkflow
@@ -50,7 +54,9 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         "weather": ([WeatherAgentWorkflow], WEATHER_PARAMS),
         "dynamic_tools": ([DynamicToolsWorkflow], DYNAMIC_PARAMS),
         "durability": (list(DURABILITY_WORKFLOWS), DURABILITY_PARAMS),
-        "microagents": (list(MICRO_WORKFLOWS), MICRO_PARAMS),
+        "chaining": ([ChainedAgentsWorkflow, HandoffWorkflow, AgentsAsToolsWorkflow], CHAINING_PARAMS),
+        "parallel_agents": ([FanOutBriefingWorkflow, ChildWorkflowBriefing, BranchAgentWorkflow], PARALLEL_PARAMS),
+        "agent_session": ([ConversationSessionWorkflow], SESSION_PARAMS),
         # The streaming topic in these parameters is what makes model calls the streaming activity.
         "streaming": ([StreamingWeatherWorkflow], model_params()),
         # Histories from the default worker: model calls as activities (--local-model-calls

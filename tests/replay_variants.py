@@ -21,8 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from recipes.durability import workflows as durability
     from recipes.durability.activities import Notification, send_alert_notification
     from recipes.hello_temporal.activities import GreetingRequest, compose_greeting
-    from recipes.microagents import parallel
-    from recipes.microagents.parallel import BriefingRequest, BriefingResult
+    from recipes.parallel_agents import workflows as parallel
+    from recipes.parallel_agents.workflows import BriefingRequest, BriefingResult
     from recipes.tools.alerts_tool import SEVERITY_LEVELS, explain_severity, weather_alerts_tool
     from recipes.weather.workflows import AGENT_NAME, build_agent
 
@@ -172,7 +172,7 @@ class StormNotifyFirst:
         return durability.BriefingResult(answer, sent)
 
 
-# --------------------------------------------------------------------------- microagents
+# --------------------------------------------------------------------------- parallel agents
 @workflow.defn(name="FanOutBriefingWorkflow")
 class FanOutReversed:
     """The branches started in the opposite order: two activities of the same type swapped

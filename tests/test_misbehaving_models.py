@@ -3,8 +3,9 @@ request with ``#misbehave:``), met through the real-model wire path (``openai-co
 completes (an answer that is wrong but well formed) or fails the run with one sentence -- never leaves it
 Running with a workflow task that fails and retries forever (the plugin's behaviour without ``AgentsPlugin``).
 
-Each recipe's own worker process (``python -m recipes.<name>.worker``) runs its own agent workflow. A run
-that is stuck is caught at its first failed workflow task, with the reason, not by waiting out a timeout.
+Each recipe's own worker process (``python -m recipes.<name>.worker``) runs its own agent workflow (in the
+agent session, the agent runs in an update: that turn is what must end). A run that is stuck is caught at
+its first failed workflow task, with the reason, not by waiting out a timeout.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
@@ -37,6 +38,8 @@ KEY = f"sk-misbehave-{uuid.uuid4().hex[:8]}"
 RUN_BOUND_S = 240.0
 
 Start = Callable[[Client, str, str], Awaitable[WorkflowHandle]]
+#: What a run's agent ends with, given the started workflow and the question: by default the run's result.
+Outcome = Callable[[WorkflowHandle, str], Awaitable[object]]
 
 
 async def _weather(client: Client, queue: str, question: str) -> WorkflowHandle:
@@ -59,10 +62,35 @@ async def _durability(client: Client, queue: str, question: str) -> WorkflowHand
                                        task_queue=queue)  # fmt: skip
 
 
-async def _microagents(client: Client, queue: str, question: str) -> WorkflowHandle:
-    from recipes.microagents.client import start_pattern
+async def _chaining(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.chaining.starter import start_pattern
 
     return await start_pattern(client, "handoff", question, task_queue=queue)
+
+
+async def _parallel_agents(client: Client, queue: str, question: str) -> WorkflowHandle:
+    """One branch, as ChildWorkflowBriefing runs each: BranchAgentWorkflow. Its only input is a state code,
+    which the branch prompt quotes (``Weather alerts for "TX"``), so the cue rides after the closing quote."""
+    from recipes.parallel_agents.workflows import BranchAgentWorkflow
+
+    code, cue = question.split(" ", 1)
+    return await client.start_workflow(BranchAgentWorkflow.run, f'{code}" {cue}', id=_id("branch"), task_queue=queue)
+
+
+async def _agent_session(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.agent_session.client import Session
+
+    return (await Session.start(client, task_queue=queue)).handle
+
+
+async def _session_turn(handle: WorkflowHandle, question: str) -> object:
+    """The session's agent runs inside an update: the turn's outcome is the update's (the session goes on)."""
+    from recipes.agent_session.workflows import ConversationSessionWorkflow, UserMessage
+
+    try:
+        return await handle.execute_update(ConversationSessionWorkflow.send_message, UserMessage(question))
+    finally:
+        await handle.signal(ConversationSessionWorkflow.end_session, "test over")
 
 
 async def _streaming(client: Client, queue: str, question: str) -> WorkflowHandle:
@@ -109,13 +137,24 @@ class Recipe:
     question: str = "Any weather alerts in Texas?"
     env: dict[str, str] = field(default_factory=dict)
     worker_args: tuple[str, ...] = ()
+    outcome: Outcome | None = None
+    """How the agent's end is awaited when it is not the run's result (a session's turn is an update)."""
+    expected: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    """Where the recipe's end differs from EXPECTED, and why (see the entry)."""
 
 
 RECIPES = [
     Recipe("weather", "WEATHER_TASK_QUEUE", _weather),
     Recipe("dynamic_tools", "DYNAMIC_TOOLS_TASK_QUEUE", _dynamic_tools, "What is the capital of Texas?"),
     Recipe("durability", "DURABILITY_TASK_QUEUE", _durability, env={"DURABILITY_TOOL_SECONDS": "0"}),
-    Recipe("microagents", "MICROAGENTS_TASK_QUEUE", _microagents, "Are there any weather alerts in Texas?"),
+    Recipe("chaining", "CHAINING_TASK_QUEUE", _chaining, "Are there any weather alerts in Texas?"),
+    # A branch's tool reports no error to the model (a bad call ends the branch, which the briefing records):
+    # arguments that are not JSON end the run at once, with the tool's own words, instead of going back to the
+    # model until max_turns.
+    Recipe("parallel_agents", "PARALLEL_AGENTS_TASK_QUEUE", _parallel_agents, "TX",
+           expected={"bad_json": ("AgentsWorkflowError", "Invalid JSON input for tool get_weather_alerts")}),
+    Recipe("agent_session", "AGENT_SESSION_TASK_QUEUE", _agent_session, "Any weather alerts for Texas?",
+           outcome=_session_turn),
     Recipe("streaming", "STREAMING_TASK_QUEUE", _streaming),
     Recipe("cost", "COST_TASK_QUEUE", _cost),
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", _payloads, "What has the alert history of Texas been like?",
@@ -179,11 +218,11 @@ async def unless_stuck(awaitable: Awaitable, handle: WorkflowHandle):
         task.cancel()
 
 
-async def ends_with(handle: WorkflowHandle) -> BaseException | str:
-    """What the run ended with: its result, or its failure's cause."""
+async def ends_with(handle: WorkflowHandle, outcome: Awaitable[object] | None = None) -> BaseException | object:
+    """What the run (or ``outcome``, a turn of it) ended with: its result, or its failure's cause."""
     try:
-        return await unless_stuck(handle.result(), handle)
-    except WorkflowFailureError as err:
+        return await unless_stuck(handle.result() if outcome is None else outcome, handle)
+    except (WorkflowFailureError, WorkflowUpdateFailedError) as err:
         return err.cause
 
 
@@ -191,6 +230,7 @@ async def ends_with(handle: WorkflowHandle) -> BaseException | str:
 def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_server, weather, double, tmp_path,
                                                             record_property):  # fmt: skip
     queue = f"misbehave-{recipe.name}-{uuid.uuid4().hex[:6]}"
+    expected_outcomes = {**EXPECTED, **recipe.expected}
     env = worker_env(temporal_server, double, weather, {recipe.queue_env: queue, **recipe.env},
                      DURABILITY_OUTBOX=str(tmp_path / "outbox.sqlite"), MICROAGENTS_OUTBOX=str(tmp_path / "outbox.jsonl"))
     worker = python_module(f"misbehave-{recipe.name}", f"recipes.{recipe.name}.worker", *recipe.worker_args, env=env,
@@ -198,8 +238,12 @@ def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_ser
 
     async def scenario() -> dict[str, BaseException | str]:
         client = await Client.connect(temporal_server.address, plugins=[OpenAIAgentsPlugin()])
-        handles = {b: await recipe.start(client, queue, f"{recipe.question} #misbehave:{b}") for b in EXPECTED}
-        return {b: await ends_with(handle) for b, handle in handles.items()}
+        questions = {b: f"{recipe.question} #misbehave:{b}" for b in EXPECTED}
+        handles = {b: await recipe.start(client, queue, question) for b, question in questions.items()}
+        # A turn of a session starts now too, so the behaviours run side by side as the other recipes' runs do.
+        turns = {b: asyncio.ensure_future(recipe.outcome(handle, questions[b])) for b, handle in handles.items()
+                 } if recipe.outcome else {}  # fmt: skip
+        return {b: await ends_with(handle, turns.get(b)) for b, handle in handles.items()}
 
     worker.start(timeout=60)
     try:
@@ -210,7 +254,7 @@ def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_ser
         f"{b} -> " + (f"failed {o.type}: {o.message[:70]}" if isinstance(o, ApplicationError) else
                       f"failed {o!r:.70}" if isinstance(o, BaseException) else f"completed {str(o)[:40]!r}")
         for b, o in outcomes.items()))  # fmt: skip
-    for behaviour, expected in EXPECTED.items():
+    for behaviour, expected in expected_outcomes.items():
         outcome = outcomes[behaviour]
         if expected is None:
             assert not isinstance(outcome, BaseException), (
@@ -219,7 +263,10 @@ def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_ser
         error_type, words = expected
         assert isinstance(outcome, ApplicationError), (
             f"{recipe.name}, #misbehave:{behaviour}: the run should fail with one sentence, and ended with {outcome!r}")
-        assert outcome.type == error_type and words in outcome.message and outcome.non_retryable, (
+        # AgentsWorkflowError is the Temporal plugin's own (a Temporal failure caused the SDK's error): it fails the
+        # run, which nothing retries (no workflow retry policy), without marking itself non-retryable.
+        ends = outcome.non_retryable or outcome.type == "AgentsWorkflowError"
+        assert outcome.type == error_type and words in outcome.message and ends, (
             f"{recipe.name}, #misbehave:{behaviour}: expected a {error_type} saying '{words}…', got "
             f"{outcome.type}: {outcome.message}")
         assert "\n" not in outcome.message, outcome.message
@@ -228,12 +275,12 @@ def test_a_misbehaving_model_ends_the_run_with_one_sentence(recipe, temporal_ser
 
 def test_in_a_session_the_turn_fails_with_one_sentence_and_the_session_goes_on(temporal_server, weather, double, tmp_path):
     """An agent run inside an update handler: that update fails with the sentence; the session keeps running."""
-    from recipes.microagents.client import MessageRejected, Session
+    from recipes.agent_session.client import MessageRejected, Session
 
     queue = f"misbehave-session-{uuid.uuid4().hex[:6]}"
-    env = worker_env(temporal_server, double, weather, {"MICROAGENTS_TASK_QUEUE": queue},
+    env = worker_env(temporal_server, double, weather, {"AGENT_SESSION_TASK_QUEUE": queue},
                      MICROAGENTS_OUTBOX=str(tmp_path / "outbox.jsonl"))
-    worker = python_module("misbehave-session", "recipes.microagents.worker", env=env, ready_text=READY_TEXT,
+    worker = python_module("misbehave-session", "recipes.agent_session.worker", env=env, ready_text=READY_TEXT,
                            log_path=tmp_path / "worker.log")  # fmt: skip
 
     async def scenario():

@@ -35,8 +35,10 @@ from recipes.dynamic_tools.specs import ToolSpec
 from recipes.dynamic_tools.tools import convert_temperature
 from recipes.dynamic_tools.workflows import AGENT_NAME as TOOL_AGENT_NAME
 from recipes.dynamic_tools.workflows import INSTRUCTIONS as TOOL_AGENT_INSTRUCTIONS
-from recipes.microagents import team
-from recipes.microagents.activities import get_forecast
+from recipes.agent_session import team as session
+from recipes.chaining import team as chaining
+from recipes.parallel_agents import team as parallel
+from recipes.tools.forecast import get_forecast
 from recipes.tools.sample_alerts import load_sample_alerts
 from recipes.tools.weather_alerts import normalize_state, summarize_alerts
 from tutorial.model_double import ModelDouble, SmallModel, serving
@@ -178,20 +180,20 @@ def storm_briefing_agent() -> Agent:
 
 
 def alerts_specialist() -> Agent:
-    return team.alerts_specialist().clone(tools=[get_weather_alerts])
+    return chaining.alerts_specialist().clone(tools=[get_weather_alerts])
 
 
 def forecast_specialist() -> Agent:
-    return team.forecast_specialist().clone(tools=[forecast_tool])
+    return chaining.forecast_specialist().clone(tools=[forecast_tool])
 
 
 def triage_router() -> Agent:
-    return team.triage_router().clone(handoffs=[alerts_specialist(), forecast_specialist()])
+    return chaining.triage_router().clone(handoffs=[alerts_specialist(), forecast_specialist()])
 
 
 def weather_desk() -> Agent:
-    real = {t.name: t.description for t in team.orchestrator_with_agent_tools().tools}
-    return team.orchestrator_with_agent_tools().clone(tools=[
+    real = {t.name: t.description for t in chaining.orchestrator_with_agent_tools().tools}
+    return chaining.orchestrator_with_agent_tools().clone(tools=[
         alerts_specialist().as_tool(tool_name="ask_alerts_specialist", tool_description=real["ask_alerts_specialist"]),
         forecast_specialist().as_tool(tool_name="ask_forecast_specialist",
                                       tool_description=real["ask_forecast_specialist"]),
@@ -199,8 +201,8 @@ def weather_desk() -> Agent:
 
 
 def session_desk() -> Agent:
-    return team.session_agent(_recheck).clone(
-        tools=[get_weather_alerts, forecast_tool, broadcast_public_notice, team.recheck_tool(_recheck)]
+    return session.session_agent(_recheck).clone(
+        tools=[get_weather_alerts, forecast_tool, broadcast_public_notice, session.recheck_tool(_recheck)]
     )
 
 
@@ -392,16 +394,16 @@ DRIVING = "Are there any weather alerts in Texas? We are driving there tonight."
 
 @pytest.mark.parametrize("api", APIS)
 def test_triage_extractor_returns_the_structured_question(server: Any, api: str) -> None:
-    result = run(team.triage_extractor(), DRIVING, server.url, api)
-    assert result.final_output == team.WeatherQuestion(state="TX", topic="alerts")
+    result = run(chaining.triage_extractor(), DRIVING, server.url, api)
+    assert result.final_output == chaining.WeatherQuestion(state="TX", topic="alerts")
     assert server.state.requests()[0]["decision"] == "json"
-    forecast = run(team.triage_extractor(), "Will it rain in Florida tomorrow?", server.url, api)
-    assert forecast.final_output == team.WeatherQuestion(state="FL", topic="forecast")
+    forecast = run(chaining.triage_extractor(), "Will it rain in Florida tomorrow?", server.url, api)
+    assert forecast.final_output == chaining.WeatherQuestion(state="FL", topic="forecast")
 
 
 @pytest.mark.parametrize("api", APIS)
 def test_triage_extractor_streamed_json(server: Any, api: str) -> None:
-    result, deltas = streamed(team.triage_extractor(), DRIVING, server.url, api)
+    result, deltas = streamed(chaining.triage_extractor(), DRIVING, server.url, api)
     assert len(deltas) > 3 and json.loads("".join(deltas)) == result.final_output.model_dump()
 
 
@@ -410,8 +412,8 @@ def test_triage_extractor_streamed_json(server: Any, api: str) -> None:
     ("topic", "tool", "state"), [("alerts", "get_weather_alerts", "TX"), ("forecast", "get_forecast", "FL")]
 )
 def test_chaining_step_two_the_reporter_uses_the_topics_tool(server: Any, api: str, topic: str, tool: str, state: str) -> None:
-    reporter = team.weather_reporter().clone(tools=[get_weather_alerts, forecast_tool])
-    prompt = f"Write a short {team.TOPIC_LABEL[topic]} report for {state}."  # what ChainedAgentsWorkflow sends
+    reporter = chaining.weather_reporter().clone(tools=[get_weather_alerts, forecast_tool])
+    prompt = f"Write a short {chaining.TOPIC_LABEL[topic]} report for {state}."  # what ChainedAgentsWorkflow sends
     result = run(reporter, prompt, server.url, api)
     assert tool_calls(result) == [(tool, {"state": state})]
 
@@ -450,13 +452,13 @@ def test_desk_asks_both_specialists_then_combines(server: Any, api: str) -> None
 
 @pytest.mark.parametrize("api", APIS)
 def test_branch_agent_reads_the_quoted_state(server: Any, api: str) -> None:
-    branch = team.branch_agent("CA").clone(tools=[get_weather_alerts])
+    branch = parallel.branch_agent("CA").clone(tools=[get_weather_alerts])
     result = run(branch, 'Weather alerts for "CA"', server.url, api)
     assert tool_calls(result) == [("get_weather_alerts", {"state": "CA"})]
 
 
 def briefing_items(missing: str) -> list[dict[str, str]]:
-    """The input ``recipes.microagents.parallel.write_briefing`` builds."""
+    """The input ``recipes.parallel_agents.workflows.write_briefing`` builds."""
     items = [{"role": "assistant", "content": f"Report for {s}: {_alerts_text(s)}"} for s in ("CA", "TX", "FL")]
     ask = f"Write the briefing from the 3 reports above. States with no report: {missing}."
     items.append({"role": "user", "content": ask})
@@ -468,9 +470,9 @@ def briefing_items(missing: str) -> list[dict[str, str]]:
 def test_briefing_writer_lists_missing_branches_and_keeps_the_facts(
     server: Any, api: str, missing: str, expected: list[str]
 ) -> None:
-    result = run(team.briefing_writer(), briefing_items(missing), server.url, api)
+    result = run(parallel.briefing_writer(), briefing_items(missing), server.url, api)
     briefing = result.final_output
-    assert isinstance(briefing, team.Briefing) and briefing.missing_branches == expected
+    assert isinstance(briefing, parallel.Briefing) and briefing.missing_branches == expected
     for fact in ("Red Flag Warning", "Winter Storm Warning", "Freeze Warning"):
         assert fact in briefing.summary
     assert ("ZZ" in briefing.summary) == bool(expected)
@@ -536,7 +538,7 @@ def test_a_notice_without_its_text_is_asked_for_not_sent(server: Any, api: str) 
 
 @pytest.mark.parametrize("api", APIS)
 def test_scheduled_check(server: Any, api: str) -> None:
-    agent = team.scheduled_check_agent().clone(tools=[get_weather_alerts])
+    agent = session.scheduled_check_agent().clone(tools=[get_weather_alerts])
     result = run(agent, "Weather alerts for TX", server.url, api)
     assert tool_calls(result) == [("get_weather_alerts", {"state": "TX"})]
     assert "Winter Storm Warning" in result.final_output

@@ -16,17 +16,18 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
+from recipes.agent_session.client import Session
+from recipes.agent_session.worker import build_worker
+from recipes.agent_session.workflows import MODEL_PARAMS as SESSION_MODEL_PARAMS
 from recipes.core.models import choose_model
 from recipes.core.settings import connect
 from recipes.core.worker import READY_TEXT
-from recipes.microagents.client import Session
-from recipes.microagents.worker import MODEL_PARAMS as SESSION_MODEL_PARAMS
-from recipes.microagents.worker import start_in_kernel
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.codec_server import PayloadDecoder
 from recipes.payloads.keys import create_keyring, rotate_keyring
 from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow
+from tutorial.kernel_worker import start_in_kernel
 from tutorial.ledger import LEDGER_ENV_VAR
 from tutorial.payload_lab import database_files, decoded, key_ids, workflow_task_failures
 from tutorial.processes import python_module
@@ -64,7 +65,7 @@ def test_a_key_rotated_mid_session_leaves_every_turn_readable(temporal_server, k
     async def scenario():
         client = await connect(temporal_server.address, plugins=[PayloadsPlugin(sealed), offline_plugin(SESSION_MODEL_PARAMS)])
         task_queue = queue("rotation")
-        worker = await start_in_kernel(client, task_queue=task_queue)
+        worker = await start_in_kernel(build_worker(client, task_queue=task_queue))
         try:
             session = await Session.start(client, task_queue=task_queue)
             await session.send("Any weather alerts for Texas?")

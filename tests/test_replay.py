@@ -318,7 +318,7 @@ def test_two_calls_of_the_same_activity_swapped_replay_silently_with_swapped_res
     branches started in the other order replay without an error, and each branch gets the
     other one's recorded model answers and tool results. The replayed workflow returns the
     Texas alerts as California's report -- and a deployed worker would carry on from there."""
-    history = stored("microagents", f"FanOutBriefingWorkflow-{mode}_ca_tx")
+    history = stored("parallel_agents", f"FanOutBriefingWorkflow-{mode}_ca_tx")
     recorded = history.recorded_result()["reports"]
     assert "alerts for CA" in recorded["CA"] and "alerts for TX" in recorded["TX"]
     replayed = run(replayed_result(history, workflows=[variants.FanOutReversed]))["reports"]

@@ -45,7 +45,8 @@ def _dead_address() -> str:
         ("recipes.dynamic_tools.starter", ["   "], "The question is empty"),
         ("recipes.durability.starter", ["briefing", ""], "Name at least one US state"),
         ("recipes.durability.starter", ["weather", ""], "The question is empty"),
-        ("recipes.microagents.starter", ["ask", "chain", ""], "The question is empty"),
+        ("recipes.chaining.starter", ["chain", ""], "The question is empty"),
+        ("recipes.agent_session.starter", ["chat", "Any weather alerts for Texas?", " "], "The message is empty"),
         ("recipes.hello_temporal.starter", [""], "The name is empty"),
     ],
 )
@@ -55,7 +56,8 @@ def test_empty_input_is_one_sentence_before_any_workflow_starts(module, args, sa
     assert says in line
 
 
-@pytest.mark.parametrize("module", ["recipes.weather.worker", "recipes.durability.worker", "recipes.microagents.worker",
+@pytest.mark.parametrize("module", ["recipes.weather.worker", "recipes.durability.worker", "recipes.chaining.worker",
+                                    "recipes.parallel_agents.worker", "recipes.agent_session.worker",
                                     "recipes.dynamic_tools.worker"])
 def test_a_worker_with_a_bad_setting_says_so_in_one_line(module):
     line = _one_line(_run(module, env={"AGENT_MODEL_BACKEND": "gpt4all"}))

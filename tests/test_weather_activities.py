@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from recipes.tools import weather_alerts as acts
+from recipes.tools.forecast import get_forecast
 from recipes.tools.weather_alerts import (
     DEFAULT_USER_AGENT,
     fetch_alerts,
@@ -260,3 +261,11 @@ def test_calls_share_one_tls_context_instead_of_loading_the_ca_bundle_each_time(
     assert all(r["features"] for r in asyncio.run(three_calls()))
     assert len(built) == 1, f"a TLS context was built {len(built)} times for 3 calls"
     assert len(service.requests()) == 3
+
+
+def test_forecast_is_deterministic_and_rejects_bad_codes():
+    first = asyncio.run(get_forecast("ca"))
+    assert first == asyncio.run(get_forecast("CA")) and first.startswith("Forecast for CA:")
+    with pytest.raises(ApplicationError) as info:
+        asyncio.run(get_forecast("ZZ"))
+    assert info.value.type == "InvalidState" and info.value.non_retryable

@@ -100,7 +100,7 @@ class TurnSize:
 
 
 async def session_growth(client: Client, session: Any, questions: Sequence[str]) -> list[TurnSize]:
-    """Send each question to a running session (``recipes.microagents.client.Session``), and after each
+    """Send each question to a running session (``recipes.agent_session.client.Session``), and after each
     reply measure the history of the session's current run (the latest, across continue-as-new)."""
     latest = client.get_workflow_handle(session.id)
     sizes = []

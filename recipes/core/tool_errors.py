@@ -18,7 +18,8 @@ workflow completes. Anything else (a bug in workflow code, cancellation)
 still propagates, as it should.
 
 Used by every recipe whose tools run as activities: ``activity_as_tool``
-tools (weather, durability, microagents) and hand-built ones (dynamic tools).
+tools (weather, durability, the small agents of chaining, parallel_agents and agent_session) and
+hand-built ones (dynamic tools).
 """
 
 from __future__ import annotations

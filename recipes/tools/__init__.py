@@ -1,2 +1,3 @@
 """Tools that several recipes share: the weather-alerts activity and its NWS
-client, the US state codes, and the sample alert data."""
+client, the alerts and forecast agent tools, the US state codes, and the sample
+alert data."""

@@ -1,8 +1,8 @@
-"""The weather-alert tools an agent is given, shared by the weather and streaming recipes.
+"""The weather-alert tools an agent is given, shared by every recipe whose agents read alerts.
 
 ``get_weather_alerts`` as an activity tool (``activity_as_tool``, its timeouts and
-retries chosen below, errors returned to the model as text) and ``explain_severity``,
-a pure tool that runs in the workflow. Why each runs where it does:
+retries chosen below, errors returned to the model as text unless asked otherwise) and
+``explain_severity``, a pure tool that runs in the workflow. Why each runs where it does:
 ``recipes/weather/tools.py``.
 """
 
@@ -58,8 +58,13 @@ ALERTS_START_TO_CLOSE = timedelta(seconds=15)
 ALERTS_SCHEDULE_TO_CLOSE = timedelta(minutes=2)
 
 
-def weather_alerts_tool() -> FunctionTool:
-    """``get_weather_alerts`` as an agent tool that runs as a Temporal activity."""
+def weather_alerts_tool(*, errors_to_model: bool = True) -> FunctionTool:
+    """``get_weather_alerts`` as an agent tool that runs as a Temporal activity.
+
+    ``errors_to_model=True`` (default): a failed call becomes the tool's result text and
+    the agent carries on. ``False``: the failure propagates and ends the agent's run --
+    what a parallel branch wants, so its workflow can record the branch as failed.
+    """
     tool = activity_as_tool(
         get_weather_alerts,
         start_to_close_timeout=ALERTS_START_TO_CLOSE,
@@ -67,7 +72,7 @@ def weather_alerts_tool() -> FunctionTool:
         retry_policy=ALERTS_RETRY_POLICY,
     )
     assert isinstance(tool, FunctionTool)
-    return errors_as_tool_results(tool)
+    return errors_as_tool_results(tool) if errors_to_model else tool
 
 
 SEVERITY_LEVELS: dict[str, str] = {

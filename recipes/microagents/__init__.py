@@ -1,9 +1,0 @@
-"""Microagents: many small agents, each with its own loop, orchestrated durably by Temporal.
-
-Modules: ``team`` (the agents), ``activities`` (their I/O tools), ``chaining``
-(chain / handoff / agents-as-tools workflows), ``parallel`` (fan-out briefing,
-in one workflow or as child workflows), ``session`` (a long-running
-conversation: updates, queries, signals, approvals, durable timers,
-continue-as-new), ``client`` and ``approval`` (the caller's side), ``evidence``
-(reading it back from the history), ``worker`` and ``starter`` (entrypoints).
-"""
