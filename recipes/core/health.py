@@ -5,12 +5,13 @@ is set; :func:`recipes.core.worker.serve` imports this module only then."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.worker import HEALTH_PORT_ENV, _env, _whole
 
+HEALTH_PORT_ENV = "WORKER_HEALTH_PORT"  # the worker checks it too, before it imports this module
 HEALTH_HOST_ENV = "WORKER_HEALTH_HOST"
 DEFAULT_HEALTH_HOST = "127.0.0.1"
 HEALTH_PATH = "/healthz"
@@ -27,15 +28,15 @@ class HealthSettings:
     @classmethod
     def load(cls) -> HealthSettings | None:
         """From the environment; ``None`` when ``WORKER_HEALTH_PORT`` is unset (no endpoint)."""
-        raw = _env(HEALTH_PORT_ENV)
+        raw = os.environ.get(HEALTH_PORT_ENV, "").strip()
         if not raw:
             return None
-        port = _whole(raw)
+        port = int(raw) if raw.isascii() and raw.isdigit() else None
         if port is None or port > 65535:
             raise ConfigurationError(
                 f"{HEALTH_PORT_ENV}={raw!r} is not a port number; give 1-65535, e.g. 8080 (0: any free port)."
             )
-        return cls(_env(HEALTH_HOST_ENV) or DEFAULT_HEALTH_HOST, port)
+        return cls(os.environ.get(HEALTH_HOST_ENV, "").strip() or DEFAULT_HEALTH_HOST, port)
 
 
 class HealthServer:

@@ -35,11 +35,8 @@ from agents.models.interface import ModelTracing
 from temporalio.exceptions import ApplicationError
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.models import LITELLM_BASE_ENV, LITELLM_MODEL_ENV
 
 __all__ = [
-    "LITELLM_BASE_ENV",
-    "LITELLM_MODEL_ENV",
     "PROVIDER_KEYS",
     "LitellmBackendProvider",
     "ProviderErrors",
@@ -105,7 +102,7 @@ class LitellmBackendProvider(ModelProvider):
 
     def get_model(self, model_name: str | None) -> Model:
         if not model_name:
-            raise ConfigurationError(f"The litellm backend needs a model, e.g. {LITELLM_MODEL_ENV}={EXAMPLES}.")
+            raise ConfigurationError(f"The litellm backend needs a model, e.g. LITELLM_MODEL={EXAMPLES}.")
         provider = check_litellm_model(model_name)
 
         # The key is read here, on the worker, from the provider's variable: never an argument of anything.
@@ -189,7 +186,7 @@ class ProviderErrors(Model):
             )  # fmt: skip
         if status == 404:
             return ApplicationError(
-                f"{self.provider} does not know the model (HTTP 404); set {LITELLM_MODEL_ENV} to one it serves.",
+                f"{self.provider} does not know the model (HTTP 404); set LITELLM_MODEL to one it serves.",
                 type="ModelNotFound", non_retryable=True,
             )  # fmt: skip
         retryable = status in RETRYABLE_STATUS or status >= 500

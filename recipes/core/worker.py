@@ -87,7 +87,7 @@ PARENT_PID_ENV = "TUTORIAL_PARENT_PID"
 
 SHUTDOWN_GRACE_ENV = "WORKER_SHUTDOWN_GRACE_S"
 MAX_ACTIVITIES_ENV = "WORKER_MAX_CONCURRENT_ACTIVITIES"
-#: The health endpoint's port (recipes/core/health.py, imported only when this is set).
+#: The health endpoint's port: recipes/core/health.py (which reads it again) is imported only when it is set.
 HEALTH_PORT_ENV = "WORKER_HEALTH_PORT"
 
 
