@@ -6,10 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 JUPYTER_PORT ?= 8888
-# Test processes for `make test`: the suite mostly waits (timeouts, workers starting), so
-# more processes than cores still pays; TEST_WORKERS=0 runs it in this one process. Work
-# stealing: a process that runs out of tests takes some from a busy one's queue.
-TEST_WORKERS ?= 5
+# Test processes for `make test`: the suite mostly waits (timeouts, workers starting, a slow model
+# double's tokens), so more processes than cores still pays: on 2 cores 6 took 10:38 where 5 took
+# 11:13. TEST_WORKERS=0 runs it in this one process. Work stealing: a process that runs out of
+# tests takes some from a busy one's queue.
+TEST_WORKERS ?= 6
 # JupyterLab's login token: yours if JUPYTER_TOKEN is set, else a fresh one per `make lab`
 # (made only for `make lab`, so a PYTHON that does not run is reported once, by `make install`).
 ifndef JUPYTER_TOKEN
