@@ -132,31 +132,28 @@ def weather():
             service.stop()
 
 
-@pytest.fixture(scope="session")
-def model_double():
-    """The OpenAI wire-format double, requiring a known fake key (so a test can
-    look for that key everywhere it must not be)."""
+def _keyed_double(**options):
+    """A model double requiring a known fake key (so a test can look for that key everywhere it must not be)."""
     from tutorial.model_double import ModelDouble
 
-    double = ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}")
-    try:
+    with ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}", **options) as double:
         yield double
-    finally:
-        double.stop()
+
+
+@pytest.fixture(scope="session")
+def model_double():
+    """The wire-format double, by its own rules."""
+    yield from _keyed_double()
 
 
 @pytest.fixture(scope="session")
 def small_model_double():
     """The double acting like a small open-weights model on a CPU, as issue 28 met one (a 1.5B model under
-    llama.cpp): one tool call a question, then the answer; 5 tokens a second after a 2 s first token."""
-    from tutorial.model_double import ModelDouble, SmallModel
+    llama.cpp): ``#misbehave:slow``'s profile on every request -- one tool call a question, then the answer,
+    5 tokens a second after a 2 s first token."""
+    from tutorial.model_double.misbehaviour import SLOW
 
-    small = SmallModel("one_tool", tokens_per_second=5, first_token_seconds=2)
-    double = ModelDouble.start(api_key=f"sk-double-{uuid.uuid4().hex}", small_model=small)
-    try:
-        yield double
-    finally:
-        double.stop()
+    yield from _keyed_double(small_model=SLOW)
 
 
 @pytest.fixture(scope="session")

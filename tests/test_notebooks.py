@@ -20,6 +20,7 @@ copies are kept in build/notebooks/<backend>/.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -115,9 +116,15 @@ DOUBLES = {None: "model_double", "small model": "small_model_double"}
 WIRE_FORMATS = [name for name in BACKENDS if name != "offline"]
 
 
+@functools.cache
+def _tutorial_meta(path: Path) -> dict:
+    """The notebook's ``metadata.tutorial``, read once per session."""
+    return json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tutorial", {})
+
+
 def model_paths(path: Path) -> list[str]:
     """The backends a notebook runs on, from its metadata: offline and one wire format (or "no model")."""
-    meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tutorial", {})
+    meta = _tutorial_meta(path)
     paths = meta.get("model_paths")
     assert paths and meta.get("model_paths_why"), f"{path.name}: say which model paths it runs on, and why"
     assert paths == NO_MODEL or (paths[0] == "offline" and len(paths) == 2 and paths[1] in WIRE_FORMATS), (
@@ -127,7 +134,7 @@ def model_paths(path: Path) -> list[str]:
 
 
 def _double_fixture(path: Path) -> str:
-    return DOUBLES[json.loads(path.read_text(encoding="utf-8"))["metadata"]["tutorial"].get("model_double")]
+    return DOUBLES[_tutorial_meta(path).get("model_double")]
 
 
 def _notebook_runs() -> list:
