@@ -48,7 +48,7 @@ class RunEndedFirst(TutorialError):
 
 def _ended_first(status: str, steps: list[Step], after_model_calls: int, model: str | None) -> RunEndedFirst:
     models = sum(1 for s in steps if s.is_model_call)
-    tools = sum(1 for s in steps if s.kind.startswith("tool:"))
+    tools = sum(1 for s in steps if not s.is_model_call)
     who = model or "the model"
     if not tools:
         what = f"{who} answered without calling a tool, so there was no tool run to interrupt; this lesson needs a model that calls tools"
@@ -193,10 +193,11 @@ async def outcome(handle: WorkflowHandle, *, timeout: float = 600.0) -> Outcome:
     except WorkflowFailureError as err:
         failure_type = getattr(err.cause, "type", None) or type(err.cause).__name__
         failure = getattr(err.cause, "message", None) or str(err.cause)
-    steps = activity_steps(await fetch_history(handle))
+    history = await fetch_history(handle)  # the run has ended: its last event says how
+    steps = activity_steps(history)
     models = [s for s in steps if s.is_model_call]
-    return Outcome(await status(handle), answer, failure_type, failure, len(models), sum(s.attempts for s in models),
-                   sum(1 for s in steps if not s.is_model_call))  # fmt: skip
+    return Outcome(_closed_status(history) or "RUNNING", answer, failure_type, failure, len(models),
+                   sum(s.attempts for s in models), sum(1 for s in steps if not s.is_model_call))  # fmt: skip
 
 
 
