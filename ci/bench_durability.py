@@ -44,7 +44,8 @@ os.environ["AGENT_MODEL_BACKEND"] = "offline"
 from temporalio.openai_agents import OpenAIAgentsPlugin  # noqa: E402
 
 from recipes.core.scripts import positive_int  # noqa: E402
-from recipes.core.settings import TemporalSettings, connect  # noqa: E402
+from recipes.core.settings import connect  # noqa: E402
+from tutorial.settings import TemporalSettings  # noqa: E402
 from recipes.cost.measure import agent_runs, floor_runs, plain_runs, side_by_side, step_breakdown, throughput  # noqa: E402
 from recipes.cost.workflows import MODEL_PARAMS  # noqa: E402
 from tutorial.cost_lab import (  # noqa: E402

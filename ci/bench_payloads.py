@@ -50,7 +50,8 @@ from temporalio.worker import Worker  # noqa: E402
 
 from recipes.core.errors import TutorialError  # noqa: E402
 from recipes.core.scripts import positive_int  # noqa: E402
-from recipes.core.settings import TemporalSettings, connect  # noqa: E402
+from recipes.core.settings import connect  # noqa: E402
+from tutorial.settings import TemporalSettings  # noqa: E402
 from recipes.cost.measure import Runs, Timing, side_by_side  # noqa: E402
 from recipes.payloads.keys import create_keyring  # noqa: E402
 from recipes.payloads.settings import DEFAULT_THRESHOLD, PayloadSettings, PayloadsPlugin  # noqa: E402

@@ -41,7 +41,8 @@ from agents import RunConfig  # noqa: E402
 from temporalio.openai_agents import OpenAIAgentsPlugin  # noqa: E402
 
 from recipes.core.models import choose_model  # noqa: E402
-from recipes.core.settings import TemporalSettings, connect  # noqa: E402
+from recipes.core.settings import connect  # noqa: E402
+from tutorial.settings import TemporalSettings  # noqa: E402
 from recipes.core.tracing import install_tracing  # noqa: E402
 from recipes.core.worker import READY_TEXT  # noqa: E402
 from recipes.plain_agent.weather_agent import build_weather_agent  # noqa: E402

@@ -14,8 +14,10 @@ import pytest
 def local_tracing():
     """Keep Agents SDK traces local, as the notebooks do (no export warnings without a key)."""
     from recipes.core.tracing import install_tracing
+    from tutorial.traces import collector
 
-    return install_tracing()
+    install_tracing()
+    return collector()
 
 
 def _is_xdist_worker(config) -> bool:

@@ -18,7 +18,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
 from recipes.core.models import choose_model
-from recipes.core.settings import TemporalSettings
+from tutorial.settings import TemporalSettings
 from recipes.cost.activities import COST_ACTIVITIES
 from recipes.cost.measure import (NoWorker, Runs, Timing, check_worker, side_by_side, step_breakdown, throughput, time_agent,
                                   time_floor)

@@ -15,7 +15,8 @@ from temporalio.exceptions import ApplicationError
 
 from recipes.core.errors import ConfigurationError
 from recipes.core.litellm_backend import PROVIDER_KEYS, LitellmBackendProvider, ProviderErrors
-from recipes.core.models import check_model, choose_model, ModelUnavailable
+from recipes.core.models import choose_model
+from tutorial.model_check import ModelUnavailable, check_model
 from tutorial.meter import MeteredProvider
 from tutorial.model_double import serving
 

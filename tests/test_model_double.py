@@ -788,7 +788,8 @@ def test_request_log_entries(server: Any) -> None:
 def test_the_tutorials_model_check_passes_and_a_wrong_key_fails_fast(
     server: Any, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from recipes.core.models import ModelChoice, ModelUnavailable, check_model
+    from recipes.core.models import ModelChoice
+    from tutorial.model_check import ModelUnavailable, check_model
 
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "test")

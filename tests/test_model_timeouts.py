@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.errors import ConfigurationError
-from recipes.core.models import MODEL_TIMEOUTS, model_timeouts, with_model_timeouts
+from recipes.core.model_timeouts import MODEL_TIMEOUTS, model_timeouts, with_model_timeouts
 from recipes.core.worker import READY_TEXT
 from recipes.cost.workflows import LOCAL_MODEL_PARAMS
 from tutorial.history import activity_steps

@@ -15,9 +15,11 @@ import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 
 from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
-from recipes.core.models import BACKENDS, ChosenModelProvider, ModelUnavailable, check_model, choose_model
+from recipes.core.models import BACKENDS, ChosenModelProvider, choose_model
+from tutorial.model_check import ModelUnavailable, check_model
 from tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider
 from recipes.core.tracing import install_tracing
+from tutorial.traces import collector as local_collector
 from tutorial.traces import render_trace, span_kinds
 from tutorial.meter import MeteredProvider
 
@@ -71,7 +73,7 @@ def _registering(monkeypatch, wrappers: list[_Registered]) -> None:
 
     from recipes.core import models
 
-    monkeypatch.setattr(models, "_skipped_wrappers", set())
+    monkeypatch.setattr(models, "_gone", set())
     monkeypatch.setattr(models, "entry_points", lambda *, group, **kw: wrappers if group == models.PROVIDER_WRAPPER_ENTRY_POINTS
                         else entry_points(group=group, **kw))  # fmt: skip
 
@@ -244,7 +246,8 @@ async def lookup_capital(country: str) -> str:
 
 
 def test_traces_stay_local_and_render_as_a_tree(clean_env, caplog):
-    collector = install_tracing()
+    install_tracing()
+    collector = local_collector()
     agent = Agent(name="Geographer", instructions="Answer with the capital.", tools=[lookup_capital])
     with caplog.at_level(logging.WARNING):
         result = asyncio.run(Runner.run(agent, 'What is the capital city of "France"?',

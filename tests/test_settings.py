@@ -8,13 +8,8 @@ import socket
 
 import pytest
 
-from recipes.core.settings import (
-    InvalidTemporalAddress,
-    TemporalSettings,
-    TemporalUnreachable,
-    connect,
-    validate_address,
-)
+from recipes.core.settings import TemporalUnreachable, connect, web_ui_url
+from tutorial.settings import InvalidTemporalAddress, TemporalSettings, validate_address
 
 
 @pytest.fixture(autouse=True)

@@ -30,13 +30,11 @@ import yaml
 from temporalio.client import Client, WorkflowHandle
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
-from recipes.core import worker as core_worker
+from recipes.core import worker_options as core_options
 from recipes.core.errors import ConfigurationError
 from recipes.core.health import HEALTH_PATH, READY_PATH, HealthServer, HealthSettings
-from recipes.core.worker import (
-    DRAINING_TEXT, READY_TEXT, STOPPED_TEXT, health_settings, max_concurrent_activities, shutdown_grace,
-    worker_env_options,
-)  # fmt: skip
+from recipes.core.worker import DRAINING_TEXT, READY_TEXT, STOPPED_TEXT
+from recipes.core.worker_options import max_concurrent_activities, shutdown_grace, worker_env_options
 from recipes.durability.starter import start_briefing
 from recipes.shipping.workflows import CODE_VERSIONS
 from tutorial import proof
@@ -294,12 +292,12 @@ def test_shutdown_grace_and_slots_from_the_environment(monkeypatch):
     for name in ("WORKER_SHUTDOWN_GRACE_S", "WORKER_MAX_CONCURRENT_ACTIVITIES", "WORKER_HEALTH_PORT", "WORKER_HEALTH_HOST"):
         monkeypatch.delenv(name, raising=False)
     assert worker_env_options() == {"graceful_shutdown_timeout": timedelta()}, "unset: today's behaviour"
-    assert health_settings() is None
+    assert HealthSettings.load() is None
     monkeypatch.setenv("WORKER_SHUTDOWN_GRACE_S", " 2.5 ")
     monkeypatch.setenv("WORKER_MAX_CONCURRENT_ACTIVITIES", "20")
     monkeypatch.setenv("WORKER_HEALTH_PORT", "8080")
     assert worker_env_options() == {"graceful_shutdown_timeout": timedelta(seconds=2.5), "max_concurrent_activities": 20}
-    assert health_settings() == HealthSettings("127.0.0.1", 8080)
+    assert HealthSettings.load() == HealthSettings("127.0.0.1", 8080)
     monkeypatch.setenv("WORKER_HEALTH_HOST", "0.0.0.0")
     assert HealthSettings.load() == HealthSettings("0.0.0.0", 8080)
     for name, raw, message in [("WORKER_MAX_CONCURRENT_ACTIVITIES", "0", "not a whole number of at least 1"),
@@ -326,21 +324,20 @@ def test_an_explicit_worker_option_wins_over_the_environment(monkeypatch):
     async def fake_serve(worker, **kwargs):
         seen["health"] = kwargs.get("health")
 
-    monkeypatch.setattr(core_worker, "Worker", FakeWorker)
-    monkeypatch.setattr(core_worker, "connect", fake_connect)
-    monkeypatch.setattr(core_worker, "serve", fake_serve)
-    monkeypatch.setattr(core_worker, "agents_plugin", lambda params: (None, None))
-    monkeypatch.setattr(core_worker.TemporalSettings, "load", classmethod(lambda cls: None))
+    monkeypatch.setattr(core_options, "Worker", FakeWorker)
+    monkeypatch.setattr(core_options, "connect", fake_connect)
+    monkeypatch.setattr(core_options, "serve", fake_serve)
+    monkeypatch.setattr(core_options, "agents_plugin", lambda params: (None, None))
     monkeypatch.setenv("WORKER_SHUTDOWN_GRACE_S", "30")
     monkeypatch.setenv("WORKER_MAX_CONCURRENT_ACTIVITIES", "7")
     monkeypatch.setenv("WORKER_HEALTH_PORT", "0")
 
-    asyncio.run(core_worker.run_worker(task_queue="q", model_params=None))
+    asyncio.run(core_options.run_worker(task_queue="q", model_params=None))
     assert seen["graceful_shutdown_timeout"] == timedelta(seconds=30) and seen["max_concurrent_activities"] == 7
     assert seen["health"] == HealthSettings("127.0.0.1", 0)
     seen.clear()
     monkeypatch.setenv("WORKER_SHUTDOWN_GRACE_S", "not read: given explicitly")
-    asyncio.run(core_worker.run_worker(task_queue="q", model_params=None, graceful_shutdown_timeout=timedelta(seconds=3),
+    asyncio.run(core_options.run_worker(task_queue="q", model_params=None, graceful_shutdown_timeout=timedelta(seconds=3),
                                        max_concurrent_activities=2))  # fmt: skip
     assert seen["graceful_shutdown_timeout"] == timedelta(seconds=3) and seen["max_concurrent_activities"] == 2
 
@@ -571,8 +568,7 @@ def test_the_commands_name_a_worker_module_that_exists():
 
 def test_a_worker_without_a_health_port_never_imports_the_endpoint():
     """The endpoint is for supervisors: a recipe copied without recipes/core/health.py runs until it is asked for."""
-    code = ("import sys, recipes.core.worker as w; assert w.health_settings() is None; "
-            "assert 'recipes.core.health' not in sys.modules, 'imported'")
+    code = "import sys, recipes.core.worker; assert 'recipes.core.health' not in sys.modules, 'imported'"
     env = {k: v for k, v in os.environ.items() if k != "WORKER_HEALTH_PORT"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr

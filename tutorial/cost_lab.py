@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from recipes.core.errors import TutorialError
 from recipes.core.models import ModelChoice, choose_model
-from recipes.core.settings import TemporalSettings
+from tutorial.settings import TemporalSettings
 from recipes.core.worker import READY_TEXT
 from recipes.cost.measure import QUESTION, Throughput, Timing
 from recipes.cost.workflows import TASK_QUEUE_ENV, CostAgentWorkflow

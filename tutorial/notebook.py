@@ -10,8 +10,9 @@ from pathlib import Path
 
 from recipes.core.errors import check_parameter
 from recipes.core.models import ModelChoice, choose_model
-from recipes.core.settings import TemporalSettings
-from recipes.core.tracing import LocalTraceCollector, install_tracing
+from recipes.core.tracing import install_tracing
+from tutorial.settings import TemporalSettings
+from tutorial.traces import LocalTraceCollector, collector
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -36,7 +37,8 @@ def setup(model: str = "", model_name: str = "", temporal_address: str = "", qui
         check_parameter(name, value, str)
     choice = choose_model(model or None, model_name or None)
     temporal = TemporalSettings.load(address=temporal_address or None)
-    traces = install_tracing(model=choice)
+    install_tracing(model=choice)
+    traces = collector()
     # Workers report a failed workflow task at WARNING with a full traceback;
     # the notebooks show failures through the history instead.
     logging.getLogger("temporalio").setLevel(logging.ERROR)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from recipes.core.errors import TutorialError
-from recipes.core.worker import PARENT_PID_ENV
 from tutorial.local_service import signal_group
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +105,7 @@ class ManagedProcess:
                 f"{self.name} is already running (pid {self.pid}); use restart() to replace it."
             )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, PARENT_PID_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self._log_offset = log.tell()
             self._popen = subprocess.Popen(
@@ -236,9 +235,14 @@ class ManagedProcess:
         return f"<{self.name}: {state}>"
 
 
+def child_argv(module: str, *args: str) -> list[str]:
+    """``python -m module args`` with this interpreter, ending when this process does (:mod:`tutorial.child`)."""
+    return [sys.executable, "-m", "tutorial.child", module, *args]
+
+
 def python_module(name: str, module: str, *args: str, **kwargs) -> ManagedProcess:
-    """A ManagedProcess running ``python -m module args`` with this interpreter."""
-    return ManagedProcess(name, [sys.executable, "-m", module, *args], **kwargs)
+    """A ManagedProcess running ``python -m module args`` with this interpreter (see :func:`child_argv`)."""
+    return ManagedProcess(name, child_argv(module, *args), **kwargs)
 
 
 def pid_alive(pid: int) -> bool:

@@ -38,7 +38,8 @@ from typing import Literal
 
 from recipes.core.errors import TutorialError
 from tutorial.processes import pid_alive
-from recipes.core.settings import START_HINT, TemporalSettings, TemporalUnreachable, connect, split_address
+from recipes.core.settings import START_HINT, TemporalUnreachable, connect
+from tutorial.settings import TemporalSettings, split_address
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_DIR_ENV = "TUTORIAL_STATE_DIR"

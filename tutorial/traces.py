@@ -1,20 +1,82 @@
-"""Read the Agents SDK traces the local collector kept (:mod:`recipes.core.tracing`): a worker's span file,
-one trace as an indented tree, its span kinds in order -- what the notebooks print and check."""
+"""The Agents SDK traces of runs in this process, kept locally: the collector (registered as a trace
+processor, so :func:`recipes.core.tracing.install_tracing` installs it), and one trace as an indented tree,
+its span kinds in order -- what the notebooks print and check."""
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from agents.tracing import Span, Trace, TracingProcessor
 
-def read_span_file(path: str | Path) -> list[dict[str, Any]]:
-    """Spans a worker process wrote with ``AGENT_TRACE_FILE`` (empty if none yet)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line]
+
+class LocalTraceCollector(TracingProcessor):
+    """Keeps finished spans in memory, for the notebooks to print and check."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._traces: dict[str, str] = {}  # trace_id -> workflow name, in start order
+        self._spans: list[dict[str, Any]] = []
+
+    # TracingProcessor interface -------------------------------------------------
+    def on_trace_start(self, trace: Trace) -> None:
+        with self._lock:
+            self._traces[trace.trace_id] = trace.name
+
+    def on_trace_end(self, trace: Trace) -> None:
+        pass
+
+    def on_span_start(self, span: Span[Any]) -> None:
+        pass
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        record = {
+            "trace_id": span.trace_id,
+            "trace_name": self._traces.get(span.trace_id, ""),
+            "span_id": span.span_id,
+            "parent_id": span.parent_id,
+            "started_at": span.started_at,
+            "ended_at": span.ended_at,
+            "data": span.span_data.export(),
+            "error": span.error,
+        }
+        with self._lock:
+            self._spans.append(record)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+    # Reading ----------------------------------------------------------------
+    def trace_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._traces)
+
+    def trace_named(self, name: str) -> str | None:
+        """The id of the most recently started trace with this workflow name."""
+        with self._lock:
+            return next((t for t, n in reversed(list(self._traces.items())) if n == name), None)
+
+    def spans(self, trace_id: str | None = None) -> list[dict[str, Any]]:
+        """Finished spans of one trace (default: the most recent trace)."""
+        with self._lock:
+            if trace_id is None and self._traces:
+                trace_id = list(self._traces)[-1]
+            return [s for s in self._spans if s["trace_id"] == trace_id]
+
+
+_collector: LocalTraceCollector | None = None
+
+
+def collector() -> LocalTraceCollector:
+    """This process's collector (one, whoever asks): the ``durable_agents.trace_processors`` entry point."""
+    global _collector
+    if _collector is None:
+        _collector = LocalTraceCollector()
+    return _collector
 
 
 def _label(data: dict[str, Any]) -> str:

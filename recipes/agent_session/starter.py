@@ -23,7 +23,7 @@ from dataclasses import asdict
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.agent_session.client import Session
 from recipes.agent_session.workflows import SessionConfig
 
@@ -56,8 +56,7 @@ async def main(argv: list[str] | None = None) -> int:
     # Bad input is one sentence before anything is started.
     for text in args.messages if args.command == "chat" else [args.text] if args.command == "send" else []:
         require_text("message", text, "Any weather alerts for California?")
-    settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     if args.command == "chat":
         session = await Session.start(client)
         print("Session:", session.id)
@@ -67,7 +66,7 @@ async def main(argv: list[str] | None = None) -> int:
         await session.end("chat over")
         summary = await session.result()
         print(f"Ended after {summary.user_turns} user turns in {summary.run_number} run(s).")
-        print("Web UI:", settings.web_ui_url(session.id))
+        print("Web UI:", web_ui_url(client, session.id))
     elif args.command == "session-start":
         config = SessionConfig(max_turns_per_run=args.max_turns, recheck_unit_seconds=args.recheck_unit_seconds)
         session = await Session.start(client, config=config)

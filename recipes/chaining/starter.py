@@ -21,7 +21,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from recipes.chaining.workflows import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow, default_task_queue
 from recipes.core.errors import TutorialError
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 
 __all__ = ["PATTERNS", "start_pattern"]
 
@@ -48,13 +48,12 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("question")
     args = add_verbose_flag(parser).parse_args(argv)
     require_text("question", args.question, "Are there any weather alerts in Texas?")  # before anything starts
-    settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     handle = await start_pattern(client, args.pattern, args.question.strip())
-    answer = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
+    answer = await wait_for_result(handle, ui_url=web_ui_url(client, handle.id))
     print(f"[{answer.pattern}] answered by {answer.answered_by} (runs: {', '.join(answer.agent_runs)})")
     print(answer.answer)
-    print("Web UI:", settings.web_ui_url(handle.id))
+    print("Web UI:", web_ui_url(client, handle.id))
     return 0
 
 

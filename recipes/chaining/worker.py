@@ -26,8 +26,8 @@ from recipes.chaining.workflows import (
     default_task_queue,
 )
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import agents_plugin, serve, worker_identity
 from recipes.tools.forecast import get_forecast
 from recipes.tools.weather_alerts import get_weather_alerts
 
@@ -49,11 +49,10 @@ def build_worker(client: Client, *, task_queue: str | None = None, **options: An
 
 async def main() -> None:
     plugin, model = agents_plugin(MODEL_PARAMS)
-    client = await connect(TemporalSettings.load(), plugins=[plugin])
-    worker = build_worker(client, identity=worker_identity(), **worker_env_options())
+    client = await connect(plugins=[plugin])
+    worker = build_worker(client, identity=worker_identity())
     await serve(worker, model=model)
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

@@ -1,4 +1,2 @@
-"""The runtime core a project copies: Temporal settings and connection, the worker
-entrypoint, the model switch, tool errors the model can read,
-local tracing, and one-sentence errors. Imports nothing else from ``recipes``.
-"""
+"""The spine a copied recipe needs: ``connect``, the worker plugin and ``serve``, the model switch, tool
+errors the model can read, one-sentence errors. Imports nothing else from ``recipes``."""

@@ -32,7 +32,7 @@ from agents import FunctionTool
 from pydantic import ValidationError
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
-__all__ = ["errors_as_tool_results", "mcp_tool_error", "tool_error_text"]
+__all__ = ["errors_as_tool_results", "tool_error_text"]
 
 
 def tool_error_text(tool_name: str, error: BaseException) -> str:
@@ -83,15 +83,3 @@ def errors_as_tool_results(tool: FunctionTool) -> FunctionTool:
             return tool_error_text(tool.name, err)
 
     return dataclasses.replace(tool, on_invoke_tool=invoke_reporting_errors)
-
-
-def mcp_tool_error(ctx: Any, error: Exception) -> str:
-    """``failure_error_function`` for MCP servers: an MCP call that failed for good (the server
-    down past its retries, a refused request) becomes the tool's result text, worded as for
-    activity tools. A cancelled call is not an error to report: it propagates."""
-    cause: BaseException | None = error
-    while cause is not None and not isinstance(cause, ActivityError):
-        cause = cause.__cause__
-    if isinstance(cause, ActivityError) and isinstance(cause.cause, CancelledError):
-        raise error
-    return tool_error_text(getattr(ctx, "tool_name", None) or "the MCP tool", cause or error)

@@ -17,7 +17,7 @@ import argparse
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, positive_int, run_script
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect
 from recipes.cost.measure import Timing, agent_runs, check_worker, floor_runs, plain_runs, side_by_side
 from recipes.cost.workflows import TASK_QUEUE_ENV, default_task_queue
 
@@ -49,7 +49,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task-queue", default=None, help=f"default: ${TASK_QUEUE_ENV} or {default_task_queue()!r}")
     args = add_verbose_flag(parser).parse_args(argv)
     queue = args.task_queue or default_task_queue()
-    client = await connect(TemporalSettings.load(), plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     print(f"Timing {args.runs} runs per configuration; durable runs need a worker on {queue!r} ...", flush=True)
     await check_worker(client, queue)
     plain, none, floor, durable = await side_by_side(

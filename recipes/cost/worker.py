@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 
-from recipes.core.worker import exit_with_parent, run_worker
+from recipes.core.worker_options import run_worker
 from recipes.core.scripts import add_verbose_flag, positive_int, run_script
 from recipes.cost.activities import COST_ACTIVITIES
 from recipes.cost.workflows import (
     LOCAL_MODEL_PARAMS, MODEL_PARAMS, TASK_QUEUE_ENV, CostAgentWorkflow, FloorWorkflow, default_task_queue,
 )  # fmt: skip
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
-
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,5 +43,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     main()

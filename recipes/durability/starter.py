@@ -22,7 +22,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.errors import ConfigurationError
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import HasConnectConfig, connect, web_ui_url
 from recipes.durability.workflows import (
     TASK_QUEUE,
     BriefingRequest,
@@ -48,9 +48,10 @@ def briefing_question(states: list[str] | tuple[str, ...] | str) -> str:
     return f"Storm briefing: get the storm reports for {listed}."
 
 
-async def agent_client(settings: TemporalSettings | None = None) -> Client:
-    """A client that can start agent workflows (the plugin brings the data converter)."""
-    return await connect(settings, plugins=[OpenAIAgentsPlugin()])
+async def agent_client(where: str | HasConnectConfig | None = None) -> Client:
+    """A client that can start agent workflows (the plugin brings the data converter); ``where`` as for
+    :func:`~recipes.core.settings.connect`."""
+    return await connect(where, plugins=[OpenAIAgentsPlugin()])
 
 
 async def start_briefing(
@@ -104,13 +105,12 @@ async def main(argv: list[str] | None = None) -> None:
     else:
         require_text("question", args.question, "Any weather alerts in Kansas?")
 
-    settings = TemporalSettings.load()
-    client = await agent_client(settings)
+    client = await agent_client()
     if args.command == "briefing":
         handle = await start_briefing(client, args.states, notify=args.notify, task_queue=args.task_queue)
     else:
         handle = await start_weather_question(client, args.question, task_queue=args.task_queue)
-    ui_url = settings.web_ui_url(handle.id, handle.result_run_id)
+    ui_url = web_ui_url(client, handle.id, handle.result_run_id)
     print(f"Started {handle.id} on {args.task_queue!r}", flush=True)
     print(f"Web UI: {ui_url}", flush=True)
     result = await wait_for_result(handle, ui_url=ui_url)

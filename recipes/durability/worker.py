@@ -32,7 +32,7 @@ def main() -> None:
 
     from recipes.durability.activities import DURABILITY_ACTIVITIES
     from recipes.durability.workflows import DURABILITY_WORKFLOWS, MODEL_PARAMS, TASK_QUEUE
-    from recipes.core.worker import run_worker_main
+    from recipes.core.worker_options import run_worker_main
     from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 
     run_worker_main(

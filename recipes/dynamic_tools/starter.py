@@ -14,7 +14,7 @@ from uuid import uuid4
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.dynamic_tools.workflows import DynamicToolsWorkflow, ToolAgentRequest, default_task_queue
 
 EXAMPLE = "Convert 30 degrees C to Fahrenheit"
@@ -27,13 +27,12 @@ async def main(argv: list[str] | None = None) -> None:
     question = require_text("question", args.question, EXAMPLE)
     queue = default_task_queue()
 
-    settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     workflow_id = f"dynamic-tools-{uuid4().hex[:8]}"
     handle = await client.start_workflow(
         DynamicToolsWorkflow.run, ToolAgentRequest(question), id=workflow_id, task_queue=queue
     )
-    ui_url = settings.web_ui_url(workflow_id, handle.result_run_id)
+    ui_url = web_ui_url(client, workflow_id, handle.result_run_id)
     print(f"Started {workflow_id}; waiting for a worker on {queue!r} ...", flush=True)
     answer = await wait_for_result(handle, ui_url=ui_url)
     print(answer)

@@ -12,7 +12,7 @@ worker with another module, never by changing the workflow.
 
 from __future__ import annotations
 
-from recipes.core.worker import run_worker_main
+from recipes.core.worker_options import run_worker_main
 from recipes.dynamic_tools.activities import ToolActivities
 from recipes.dynamic_tools.registry import ToolRegistry
 from recipes.dynamic_tools.workflows import MODEL_PARAMS, DynamicToolsWorkflow, default_task_queue

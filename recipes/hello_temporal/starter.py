@@ -14,7 +14,7 @@ import argparse
 from uuid import uuid4
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.hello_temporal.activities import GreetingRequest
 from recipes.hello_temporal.workflows import HelloWorkflow, default_task_queue
 
@@ -27,8 +27,7 @@ async def main(argv: list[str] | None = None) -> None:
     name = require_text("name", args.name, "Ada")
     queue = default_task_queue()
 
-    settings = TemporalSettings.load()
-    client = await connect(settings)
+    client = await connect()
     workflow_id = f"hello-{uuid4().hex[:8]}"
     handle = await client.start_workflow(
         HelloWorkflow.run,
@@ -36,7 +35,7 @@ async def main(argv: list[str] | None = None) -> None:
         id=workflow_id,
         task_queue=queue,
     )
-    ui_url = settings.web_ui_url(workflow_id, handle.result_run_id)
+    ui_url = web_ui_url(client, workflow_id, handle.result_run_id)
     print(f"Started {workflow_id}; waiting for a worker on {queue!r} ...", flush=True)
     result = await wait_for_result(handle, ui_url=ui_url)
     print(result)

@@ -14,8 +14,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import serve, worker_identity
 from recipes.hello_temporal.activities import HELLO_ACTIVITIES
 from recipes.hello_temporal.workflows import HELLO_WORKFLOWS, default_task_queue
 
@@ -29,15 +29,13 @@ def build_worker(client: Client, task_queue: str | None = None) -> Worker:
         workflows=HELLO_WORKFLOWS,
         activities=HELLO_ACTIVITIES,
         identity=worker_identity(),
-        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
 
 
 async def main() -> None:
-    client = await connect(TemporalSettings.load())
+    client = await connect()
     await serve(build_worker(client))  # polls until SIGTERM / Ctrl-C, then shuts down gracefully
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

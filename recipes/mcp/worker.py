@@ -14,8 +14,8 @@ from __future__ import annotations
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import agents_plugin, serve, worker_identity
 from recipes.mcp.connect import mcp_server_factory
 from recipes.mcp.workflows import MCP_SERVER, MODEL_PARAMS, McpAgentWorkflow, default_task_queue
 
@@ -23,17 +23,15 @@ from recipes.mcp.workflows import MCP_SERVER, MODEL_PARAMS, McpAgentWorkflow, de
 async def main() -> None:
     # The MCP activities come with the plugin: no activity of ours to list.
     plugin, model = agents_plugin(MODEL_PARAMS, mcp_servers={MCP_SERVER: mcp_server_factory()})
-    client = await connect(TemporalSettings.load(), plugins=[plugin])
+    client = await connect(plugins=[plugin])
     worker = Worker(
         client,
         task_queue=default_task_queue(),
         workflows=[McpAgentWorkflow],
         identity=worker_identity(),
-        **worker_env_options(),
     )
     await serve(worker, model=model)
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

@@ -30,18 +30,19 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner
-    from temporalio.exceptions import ActivityError, ApplicationError
+    from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
     from temporalio.openai_agents import ModelActivityParameters
     from temporalio.openai_agents.workflow import temporal_mcp_server
     from temporalio.workflow import ActivityConfig
 
     from recipes.core.models import MODEL_RETRY_POLICY
-    from recipes.core.tool_errors import mcp_tool_error
+    from recipes.core.tool_errors import tool_error_text
     from recipes.tools.alerts_tool import (
         ALERTS_AGENT_INSTRUCTIONS,
         ALERTS_RETRY_POLICY,
@@ -76,6 +77,18 @@ __all__ = ["MCP_ACTIVITY_CONFIG", "MCP_SERVER", "MODEL_PARAMS", "TASK_QUEUE", "M
 def default_task_queue() -> str:
     """``$MCP_AGENT_TASK_QUEUE`` or ``mcp-weather-agent``."""
     return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
+
+
+def mcp_tool_error(ctx: Any, error: Exception) -> str:
+    """``failure_error_function`` for MCP servers: an MCP call that failed for good (the server
+    down past its retries, a refused request) becomes the tool's result text, worded as for
+    activity tools. A cancelled call is not an error to report: it propagates."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ActivityError):
+        cause = cause.__cause__
+    if isinstance(cause, ActivityError) and isinstance(cause.cause, CancelledError):
+        raise error
+    return tool_error_text(getattr(ctx, "tool_name", None) or "the MCP tool", cause or error)
 
 
 @workflow.defn

@@ -19,7 +19,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.errors import TutorialError
 from recipes.core.scripts import add_verbose_flag, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.parallel_agents.workflows import BriefingRequest, ChildWorkflowBriefing, FanOutBriefingWorkflow, default_task_queue
 
 __all__ = ["MODES", "start_briefing"]
@@ -49,17 +49,16 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("states", nargs="+", help="two-letter US state codes, one branch agent each")
     parser.add_argument("--mode", default="parallel", choices=MODES)
     args = add_verbose_flag(parser).parse_args(argv)
-    settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     handle = await start_briefing(client, args.states, mode=args.mode)
-    result = await wait_for_result(handle, ui_url=settings.web_ui_url(handle.id))
+    result = await wait_for_result(handle, ui_url=web_ui_url(client, handle.id))
     for state, text in result.reports.items():
         print(f"{state}: {text}")
     for state, why in result.failures.items():
         print(f"{state}: FAILED - {why}")
     print("Missing (per the briefing writer):", result.missing_branches or "none")
     print("Summary:", result.summary)
-    print("Web UI:", settings.web_ui_url(handle.id))
+    print("Web UI:", web_ui_url(client, handle.id))
     return 0
 
 

@@ -64,7 +64,7 @@ from temporalio.converter import (
 
 from recipes.core.errors import ConfigurationError
 from recipes.core.scripts import add_verbose_flag, run_script
-from recipes.core.worker import exit_with_parent
+
 from recipes.payloads.settings import PayloadSettings
 
 HOST = "127.0.0.1"
@@ -206,5 +206,4 @@ async def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

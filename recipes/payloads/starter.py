@@ -14,7 +14,7 @@ from uuid import uuid4
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.payloads.settings import PayloadsPlugin
 from recipes.payloads.workflows import TASK_QUEUE_ENV, AlertHistoryWorkflow, default_task_queue
 
@@ -28,11 +28,10 @@ async def main(argv: list[str] | None = None) -> None:
     args = add_verbose_flag(parser).parse_args(argv)
     question = require_text("question", args.question, EXAMPLE)
     queue = args.task_queue or default_task_queue()
-    settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[PayloadsPlugin(), OpenAIAgentsPlugin()])
+    client = await connect(plugins=[PayloadsPlugin(), OpenAIAgentsPlugin()])
     workflow_id = f"alert-history-{uuid4().hex[:8]}"
     handle = await client.start_workflow(AlertHistoryWorkflow.run, question, id=workflow_id, task_queue=queue)
-    ui_url = settings.web_ui_url(workflow_id, handle.result_run_id)
+    ui_url = web_ui_url(client, workflow_id, handle.result_run_id)
     print(f"Started {workflow_id}; waiting for a worker on {queue!r} ...", flush=True)
     print(await wait_for_result(handle, ui_url=ui_url))
     print(f"Web UI: {ui_url}")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import agents_plugin, serve, worker_identity
 from recipes.payloads.activities import fetch_alert_history
 from recipes.payloads.settings import PayloadSettings, PayloadsPlugin
 from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow, default_task_queue
@@ -24,19 +24,17 @@ from recipes.payloads.workflows import MODEL_PARAMS, AlertHistoryWorkflow, defau
 async def main() -> None:
     plugin, model = agents_plugin(MODEL_PARAMS)
     payloads = PayloadSettings.load()  # read once, here, so a bad setting stops the worker before it polls
-    client = await connect(TemporalSettings.load(), plugins=[PayloadsPlugin(payloads), plugin])
+    client = await connect(plugins=[PayloadsPlugin(payloads), plugin])
     worker = Worker(
         client,
         task_queue=default_task_queue(),
         workflows=[AlertHistoryWorkflow],
         activities=[fetch_alert_history],
         identity=worker_identity(),
-        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
     print(payloads.describe().capitalize(), flush=True)
     await serve(worker, model=model)
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

@@ -13,7 +13,7 @@ from agents import RunConfig, Runner
 from recipes.plain_agent.weather_agent import build_weather_agent
 from recipes.core.models import choose_model
 from recipes.core.scripts import run_script
-from recipes.core.worker import exit_with_parent
+
 from recipes.core.tracing import install_tracing
 
 
@@ -30,5 +30,4 @@ async def main(question: str) -> None:
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main(" ".join(sys.argv[1:]) or "Any weather alerts in California?"))

@@ -15,7 +15,7 @@ from uuid import uuid4
 from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.shipping.workflows import TASK_QUEUE_ENV, ReviewedAgentV1, default_task_queue
 
 EXAMPLE = "Any weather alerts in California?"
@@ -28,8 +28,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--approve", metavar="WORKFLOW_ID", help="approve a run that is waiting, and wait for it")
     parser.add_argument("--task-queue", default=None, help=f"default: ${TASK_QUEUE_ENV} or {default_task_queue()!r}")
     args = add_verbose_flag(parser).parse_args(argv)
-    settings = TemporalSettings.load()
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     if args.approve:
         handle = client.get_workflow_handle_for(ReviewedAgentV1.run, args.approve)
     else:
@@ -44,7 +43,7 @@ async def main(argv: list[str] | None = None) -> None:
             return
     if args.approve:
         await handle.signal(ReviewedAgentV1.approve)
-    ui_url = settings.web_ui_url(handle.id)
+    ui_url = web_ui_url(client, handle.id)
     result = await wait_for_result(handle, ui_url=ui_url)
     print(f"Refused by the screen: {result.refused}" if result.refused else result.answer)
     print(f"Screened: {result.screened}. Web UI: {ui_url}")

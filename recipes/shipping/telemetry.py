@@ -4,7 +4,7 @@
 process a replay-safe global tracer provider::
 
     tracing = install_otel_tracing()        # once per process, before the plugins are built
-    client = await connect(settings, plugins=traced_plugins(MODEL_PARAMS, choice.provider()))
+    client = await connect(plugins=traced_plugins(MODEL_PARAMS, choice.provider()))
     ...                                     # start the workflow, run a worker on the client
     print(span_tree(workflow_trace(tracing.spans(), workflow_id)))
 
@@ -526,7 +526,7 @@ async def main(argv: list[str] | None = None) -> None:
 
     from recipes.core.models import choose_model
     from recipes.core.scripts import add_verbose_flag
-    from recipes.core.settings import TemporalSettings, connect
+    from recipes.core.settings import connect
     from recipes.shipping.activities import screen_question
     from recipes.shipping.workflows import MODEL_PARAMS, ReviewedAgentV1
     from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
@@ -537,7 +537,7 @@ async def main(argv: list[str] | None = None) -> None:
     args = add_verbose_flag(parser).parse_args(argv)
     tracing = install_otel_tracing()
     runtime = {"runtime": prometheus_runtime(args.metrics_port)} if args.metrics_port else {}
-    client = await connect(TemporalSettings.load(), plugins=traced_plugins(MODEL_PARAMS, choose_model().provider()), **runtime)
+    client = await connect(plugins=traced_plugins(MODEL_PARAMS, choose_model().provider()), **runtime)
     queue = workflow_id = f"telemetry-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[ReviewedAgentV1],
                       activities=[*WEATHER_ACTIVITIES, screen_question]):  # fmt: skip

@@ -26,7 +26,7 @@ from temporalio.service import RPCError
 
 from recipes.core.errors import TutorialError
 from recipes.core.scripts import add_verbose_flag, run_script
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect
 from recipes.shipping.worker import DEPLOYMENT_ENV, deployment_name
 
 __all__ = ["DeploymentVersion", "deployment_versions", "run_version", "set_current_version"]
@@ -89,7 +89,7 @@ async def main(argv: list[str] | None = None) -> None:
     commands.add_parser("describe", parents=[common], help="the deployment's versions")
     args = add_verbose_flag(parser).parse_args(argv)
     deployment = args.deployment or deployment_name()
-    client = await connect(TemporalSettings.load())
+    client = await connect()
     if args.command == "set-current":
         await set_current_version(client, args.build_id, deployment)
         print(f"New runs of deployment {deployment!r} go to build {args.build_id}.")

@@ -21,7 +21,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import WorkerDeploymentConfig
 
 from recipes.core.scripts import add_verbose_flag, run_script
-from recipes.core.worker import exit_with_parent, run_worker
+from recipes.core.worker_options import run_worker
 from recipes.shipping.activities import screen_question
 from recipes.shipping.workflows import CODE_VERSIONS, MODEL_PARAMS, default_task_queue
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
@@ -51,5 +51,4 @@ async def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

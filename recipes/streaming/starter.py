@@ -18,7 +18,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 
 from recipes.core.errors import ConfigurationError
 from recipes.core.scripts import RunFailed, add_verbose_flag, run_script
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 from recipes.streaming.subscriber import follow, rendered_changes
 from recipes.streaming.workflows import TASK_QUEUE_ENV, default_task_queue, start_run
 
@@ -32,9 +32,8 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task-queue", default=None, help=f"default: ${TASK_QUEUE_ENV} or {default_task_queue()!r}")
     args = add_verbose_flag(parser).parse_args(argv)
 
-    settings = TemporalSettings.load()
     # The plugin on the client sets the data converter the agent types need.
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     if args.follow:
         workflow_id = args.follow
     else:
@@ -51,7 +50,7 @@ async def main(argv: list[str] | None = None) -> None:
         print(rendered_changes(shown, now), end="", flush=True)
         shown, last = now, update
     print()
-    print(f"Web UI: {settings.web_ui_url(workflow_id)}", file=sys.stderr)
+    print(f"Web UI: {web_ui_url(client, workflow_id)}", file=sys.stderr)
     if last is not None and last.kind == "failed":
         raise RunFailed(f"Workflow {workflow_id} failed: {last.view.snapshot.error}")
 

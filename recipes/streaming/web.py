@@ -55,8 +55,8 @@ from temporalio.service import RPCError
 
 from recipes.core.errors import ConfigurationError, TutorialError
 from recipes.core.scripts import add_verbose_flag, is_outage, run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import exit_with_parent
+from recipes.core.settings import connect, web_ui_url
+
 from recipes.streaming.subscriber import OUTAGE_GRACE_S, StreamUnavailable, Update, follow
 from recipes.streaming.workflows import TASK_QUEUE_ENV, default_task_queue, start_run
 
@@ -81,7 +81,7 @@ class PortInUse(ConfigurationError):
 # -- the app --------------------------------------------------------------------
 
 
-def create_app(client: Client, settings: TemporalSettings, task_queue: str | None = None) -> Starlette:
+def create_app(client: Client, task_queue: str | None = None) -> Starlette:
     """The page and its two endpoints, using ``client`` for every run."""
     queue = task_queue or default_task_queue()
 
@@ -106,13 +106,13 @@ def create_app(client: Client, settings: TemporalSettings, task_queue: str | Non
         except RPCError as err:
             if not is_outage(err):
                 raise
-            return _problem(503, f"The Temporal server at {settings.address} is not answering; try again in a moment.")
-        return JSONResponse({"workflow_id": workflow_id, "ui_url": settings.web_ui_url(workflow_id)})
+            return _problem(503, f"The Temporal server at {client.service_client.config.target_host} is not answering; try again in a moment.")
+        return JSONResponse({"workflow_id": workflow_id, "ui_url": web_ui_url(client, workflow_id)})
 
     async def events(request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
         return StreamingResponse(
-            event_stream(client, settings, workflow_id),
+            event_stream(client, workflow_id),
             media_type="text/event-stream",
             # no-transform: a compressing proxy would hold the events back.
             headers={"Cache-Control": "no-store, no-transform", "X-Accel-Buffering": "no"},
@@ -163,7 +163,7 @@ def view_message(update: Update) -> dict[str, Any]:
     }
 
 
-async def event_stream(client: Client, settings: TemporalSettings, workflow_id: str) -> AsyncIterator[str]:
+async def event_stream(client: Client, workflow_id: str) -> AsyncIterator[str]:
     """The events of one page connection: ``run`` and ``view`` s until the run ends, or
     an ``error``. Every connection follows the run from offset 0 (see the module
     docstring), so a reconnect needs nothing from the last one."""
@@ -176,19 +176,19 @@ async def event_stream(client: Client, settings: TemporalSettings, workflow_id: 
                 continue
             if not introduced:  # the run exists and the server answers: say what it is
                 run = {"workflow_id": workflow_id, "question": await _question_of(client, workflow_id),
-                       "ui_url": settings.web_ui_url(workflow_id)}  # fmt: skip
+                       "ui_url": web_ui_url(client, workflow_id)}  # fmt: skip
                 yield sse("run", run)
                 introduced = True
             yield sse("view", view_message(update))
     except StreamUnavailable as err:
         yield sse("error", {"message": str(err), "final": True})
     except TutorialError:  # follow() gave up waiting for the Temporal server
-        message = (f"Lost the Temporal server at {settings.address} for over {OUTAGE_GRACE_S:.0f}s "
+        message = (f"Lost the Temporal server at {client.service_client.config.target_host} for over {OUTAGE_GRACE_S:.0f}s "
                    "(the run goes on there); reconnecting ...")  # fmt: skip
         yield sse("error", {"message": message, "final": False})
     except RPCError as err:
         if is_outage(err):
-            message = f"The Temporal server at {settings.address} is not answering; reconnecting ..."
+            message = f"The Temporal server at {client.service_client.config.target_host} is not answering; reconnecting ..."
             yield sse("error", {"message": message, "final": False})
         else:  # refused, not down: reconnecting would be refused again
             yield sse("error", {"message": f"Temporal refused to stream {workflow_id}: {err.message}", "final": True})
@@ -284,14 +284,13 @@ async def main(argv: list[str] | None = None) -> None:
 
     sock = bind(args.host, port)  # first: a taken port is the commonest problem, and the quickest to tell
     try:
-        settings = TemporalSettings.load()
         # The plugin on the client sets the data converter the agent types need.
-        client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
-        app = create_app(client, settings, args.task_queue)
+        client = await connect(plugins=[OpenAIAgentsPlugin()])
+        app = create_app(client, args.task_queue)
         # A short graceful shutdown: an open event stream never ends by itself.
         config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1, lifespan="off")
         server = uvicorn.Server(config)
-        print(f"{READY_TEXT} {page_url(args.host, port)} (Temporal {settings.describe()}, "
+        print(f"{READY_TEXT} {page_url(args.host, port)} (Temporal {client.service_client.config.target_host}, namespace {client.namespace}, "
               f"task queue {args.task_queue or default_task_queue()!r}); Ctrl-C stops it.", flush=True)  # fmt: skip
         await server.serve(sockets=[sock])
     finally:
@@ -299,5 +298,4 @@ async def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    exit_with_parent()  # started by a test or a notebook: end with it
     run_script(main())

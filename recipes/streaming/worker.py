@@ -16,8 +16,8 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import agents_plugin, serve, worker_identity
 from recipes.streaming.workflows import StreamingWeatherWorkflow, default_task_queue, model_params
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 
@@ -26,14 +26,13 @@ STICKY_TIMEOUT = timedelta(seconds=2)
 
 async def main() -> None:
     plugin, model = agents_plugin(model_params())
-    client = await connect(TemporalSettings.load(), plugins=[plugin])
+    client = await connect(plugins=[plugin])
     worker = Worker(
         client,
         task_queue=default_task_queue(),
         workflows=[StreamingWeatherWorkflow],
         activities=WEATHER_ACTIVITIES,
         identity=worker_identity(),
-        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
         # After a crash the server keeps sending this run's workflow tasks to the dead
         # worker's sticky queue until this timeout (default 10 s); each streamed batch is a
         # Signal that needs a workflow task, so a person watching would see nothing for that
@@ -45,5 +44,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

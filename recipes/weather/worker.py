@@ -15,8 +15,8 @@ from __future__ import annotations
 from temporalio.worker import Worker
 
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import agents_plugin, serve, worker_identity
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow, default_task_queue
 
@@ -25,7 +25,7 @@ async def main() -> None:
     # The plugin runs every model call as an activity (with MODEL_PARAMS' timeouts and
     # retries) through the model switch; a starter's client needs the plugin too.
     plugin, model = agents_plugin(MODEL_PARAMS)
-    client = await connect(TemporalSettings.load(), plugins=[plugin])
+    client = await connect(plugins=[plugin])
     worker = Worker(
         client,
         task_queue=default_task_queue(),
@@ -33,11 +33,9 @@ async def main() -> None:
         # activity_as_tool registers nothing: every tool activity is listed here.
         activities=WEATHER_ACTIVITIES,
         identity=worker_identity(),
-        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
     await serve(worker, model=model)
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())

@@ -13,7 +13,6 @@ heartbeats while it waits for the model, and when the heartbeats stop the server
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +27,7 @@ from tutorial.exercises import NotYet, load_answer, terminate
 from tutorial.history import activity_steps
 from tutorial.notebook import NotebookSetup
 from tutorial.offline_model.model import LATENCY_ENV_VAR
-from tutorial.processes import ManagedProcess
+from tutorial.processes import ManagedProcess, child_argv
 from tutorial.nws_service import WeatherService
 
 QUESTION = "Any weather alerts in California?"
@@ -50,7 +49,7 @@ HINTS = [
 def _worker(answer_file: Path, nb: NotebookSetup, weather: WeatherService, task_queue: str, n: int) -> ManagedProcess:
     env = {**nb.worker_env(), "NWS_API_URL": weather.url, LATENCY_ENV_VAR: str(MODEL_CALL_S)}
     return ManagedProcess(f"exercise-02-worker-{n}",
-                          [sys.executable, "-m", "tutorial.exercises.worker", str(answer_file), "--task-queue", task_queue],
+                          child_argv("tutorial.exercises.worker", str(answer_file), "--task-queue", task_queue),
                           env=env, ready_text=READY_TEXT)  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recipes.core.worker import run_worker_main
+from recipes.core.worker_options import run_worker_main
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from tutorial.exercises import load_answer
 
