@@ -1,0 +1,13 @@
+import pytest_asyncio
+from agents import set_tracing_disabled
+
+from recipes.core.testing import time_skipping_server
+
+set_tracing_disabled(True)  # the tests read histories, not traces (and export none without a key)
+
+
+@pytest_asyncio.fixture
+async def env():
+    """A Temporal server of this test's own (in memory, time skipping), stopped after it."""
+    async with await time_skipping_server() as env:
+        yield env
