@@ -1,9 +1,9 @@
 import pytest_asyncio
-from agents import set_tracing_disabled
+from agents import set_trace_processors
 
 from recipes.core.testing import time_skipping_server
 
-set_tracing_disabled(True)  # the tests read histories, not traces (and export none without a key)
+set_trace_processors([])  # the tests read histories, not traces: export none
 
 
 @pytest_asyncio.fixture
