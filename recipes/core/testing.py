@@ -1,5 +1,5 @@
-"""What every recipe's ``tests/`` shares: a Temporal server of its own whose clock can jump, and a look at
-which activities a run scheduled.
+"""What every recipe's ``tests/`` shares: a Temporal server of its own whose clock can jump (the ``env``
+fixture, which a recipe's ``tests/conftest.py`` imports), and a look at which activities a run scheduled.
 
 ``time_skipping_server()`` is Temporal's own test environment
 (``WorkflowEnvironment.start_time_skipping_v2``): the real Temporal dev server, in memory, on a free port,
@@ -21,13 +21,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest_asyncio
+from agents import set_trace_processors
 from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-__all__ = ["scheduled_activities", "temporal_cli", "time_skipping_server"]
+__all__ = ["env", "scheduled_activities", "temporal_cli", "time_skipping_server"]
 
 #: Per-workflow time skipping is a dynamic-config switch of the server (Temporal Server 1.32).
 TIME_SKIPPING_ON = ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
@@ -51,6 +54,14 @@ async def time_skipping_server() -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=temporal_cli(), dev_server_extra_args=TIME_SKIPPING_ON
     )
+
+
+@pytest_asyncio.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal server of the test's own (in memory, time skipping), stopped after it."""
+    set_trace_processors([])  # tests read histories, not traces: export none
+    async with await time_skipping_server() as env:
+        yield env
 
 
 def scheduled_activities(history: WorkflowHistory | History) -> list[str]:
