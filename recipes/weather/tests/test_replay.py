@@ -10,19 +10,18 @@ breaks runs in production. Record it again only on purpose, once the old runs ar
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from agents import Runner
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.openai_agents.testing import ResponseBuilders, TestModel
 from temporalio.worker import Replayer
 
-from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow, build_agent
+from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
+from .nondeterministic_change import WaitsBeforeAnswering
 from .test_workflow import ask, tool_call
 
 HISTORY = Path(__file__).with_name("histories") / "WeatherAgentWorkflow-tool_call.json"
@@ -49,17 +48,6 @@ async def test_record_the_history(env):
 @pytest.mark.asyncio
 async def test_a_stored_run_replays_on_the_current_code():
     await replay(stored())
-
-
-# Not sandboxed: the sandbox would import this test module again, pytest and all. Replay compares the same steps.
-@workflow.defn(name="WeatherAgentWorkflow", sandboxed=False)
-class WaitsBeforeAnswering:
-    """The change under test: a timer before the agent, where the stored run went straight to the model."""
-
-    @workflow.run
-    async def run(self, question: str) -> str:
-        await workflow.sleep(timedelta(seconds=1))
-        return str((await Runner.run(build_agent(), question)).final_output)
 
 
 @pytest.mark.asyncio
