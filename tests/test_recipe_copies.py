@@ -1,5 +1,6 @@
 """Each recipe, copied into an empty project with exactly what its README says it
-needs, runs there: its worker polls, its starter's workflow completes.
+needs, runs there: its worker polls, its starter's workflow completes; and a recipe
+that carries tests (``recipes/<recipe>/tests/``) passes them there.
 
 The copy runs on the interpreter that has only ``requirements.txt`` installed:
 ``python -S`` with the venv's site-packages on ``PYTHONPATH``, so the editable
@@ -158,3 +159,24 @@ def test_a_copy_without_the_litellm_backend_runs_on_other_models_and_refuses_lit
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "The litellm backend is not in this project (recipes/core/litellm_backend.py is missing)" in refused.stderr
     assert "Traceback" not in refused.stderr, refused.stderr
+
+
+#: Recipes that carry their own tests; the copy runs them as a person who copied it would.
+RECIPES_WITH_TESTS = sorted(p.parent.name for p in RECIPES.glob("*/tests"))
+
+
+def run_copied_tests(project: Path, name: str) -> subprocess.CompletedProcess:
+    """``python -m pytest recipes/<name>/tests`` in the copied project, with only ``requirements.txt`` installed."""
+    env = {**os.environ, **ONLY_REQUIREMENTS}
+    env.pop("AGENT_MODEL_BACKEND", None)  # no model chosen: the one test that asks a model skips, saying so
+    return subprocess.run([sys.executable, "-S", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "-o", "asyncio_default_fixture_loop_scope=function", f"recipes/{name}/tests"],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", RECIPES_WITH_TESTS)
+def test_a_copied_recipe_passes_its_own_tests_there(name, tmp_path):
+    project = tmp_path / "project"
+    copied = copy_recipe(name, project)
+    done = run_copied_tests(project, name)
+    assert done.returncode == 0 and " passed" in done.stdout, f"{name} copied with {copied}:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
