@@ -62,6 +62,7 @@ class CodingTask:
     ``test_run_seconds`` bounds one run of ``test_command``: the sandbox stops the command then, and
     Temporal gives up on the attempt a little later (see :mod:`recipes.coding_agent.tools`).
     ``environment`` is set for every command the sandbox runs (and nothing else of the worker's is).
+    ``max_turns`` bounds the model calls of the run (the Agents SDK fails it beyond that).
     """
 
     question: str = SAMPLE_QUESTION
@@ -69,6 +70,7 @@ class CodingTask:
     test_command: str = SAMPLE_TEST_COMMAND
     test_run_seconds: float = 120.0
     environment: dict[str, str] = field(default_factory=dict)
+    max_turns: int = 10
 
     def manifest(self) -> Manifest:
         """The sandbox workspace: one file entry per file. The root is left to the sandbox client

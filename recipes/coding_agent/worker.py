@@ -12,6 +12,8 @@ never this worker's keys.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agents.sandbox.sandboxes.unix_local import UnixLocalSandboxClient
 from temporalio.openai_agents import SandboxClientProvider
 from temporalio.worker import Worker
@@ -23,9 +25,22 @@ from recipes.core.settings import TemporalSettings, connect
 from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
 
 
+class LocalWorkspaces(UnixLocalSandboxClient):
+    """``UnixLocalSandboxClient`` that resumes as Docker's client does: a session whose directory is still
+    on this disk keeps its files. A worker that replaces a dead one resumes the run's session from the
+    state in the activity's input, and the Agents SDK then starts it again (it is not "running" in this
+    process); the plain client would write the manifest's files again on that start -- the project as
+    given, over the agent's patch. (``_set_start_state_preserved`` is the hook Docker's client calls.)"""
+
+    async def resume(self, state):
+        session = await super().resume(state)
+        session._inner._set_start_state_preserved(Path(state.manifest.root).is_dir())
+        return session
+
+
 def sandbox_providers() -> list[SandboxClientProvider]:
     """The run's sandbox and its test runner: two names, one client, the same workspaces."""
-    local = UnixLocalSandboxClient(inherit_host_environment=False)
+    local = LocalWorkspaces(inherit_host_environment=False)
     return [SandboxClientProvider(SANDBOX, local), SandboxClientProvider(TEST_RUNNER, local)]
 
 

@@ -86,5 +86,6 @@ class CodingAgentWorkflow:
 
     @workflow.run
     async def run(self, task: CodingTask) -> str:
-        result = await Runner.run(build_agent(task), task.question, run_config=RunConfig(sandbox=sandbox_config()))
+        result = await Runner.run(build_agent(task), task.question, run_config=RunConfig(sandbox=sandbox_config()),
+                                  max_turns=task.max_turns)
         return str(result.final_output)
