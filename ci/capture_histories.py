@@ -299,6 +299,16 @@ async def shipping(client: Client, queue: str) -> Runs:
     return runs
 
 
+async def coding_agent(client: Client, queue: str) -> Runs:
+    from recipes.coding_agent.project import CodingTask
+    from recipes.coding_agent.starter import start_task
+
+    # read the test -> search -> read the code -> patch -> run the tests -> answer; every sandbox operation an activity
+    handle = await start_task(client, CodingTask(), task_queue=queue, workflow_id=_id("coding"))
+    await handle.result()
+    return [("CodingAgentWorkflow-fix_pricing", handle)]
+
+
 RECIPES = [
     Recipe("hello_temporal", "HELLO_TASK_QUEUE", hello_temporal, agents=False),
     Recipe("weather", "WEATHER_TASK_QUEUE", weather),
@@ -313,6 +323,7 @@ RECIPES = [
     Recipe("payloads", "PAYLOADS_TASK_QUEUE", payloads, env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),
     Recipe("shipping", "SHIPPING_TASK_QUEUE", shipping, worker_args=["--code", "v1"]),
     Recipe("mcp", "MCP_AGENT_TASK_QUEUE", mcp),
+    Recipe("coding_agent", "CODING_AGENT_TASK_QUEUE", coding_agent),
 ]  # fmt: skip
 
 

@@ -28,6 +28,8 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
     None: the worker has no OpenAIAgentsPlugin)."""
     from recipes.agent_session.workflows import MODEL_PARAMS as SESSION_PARAMS
     from recipes.agent_session.workflows import ConversationSessionWorkflow
+    from recipes.coding_agent.workflows import MODEL_PARAMS as CODING_PARAMS
+    from recipes.coding_agent.workflows import CodingAgentWorkflow
     from recipes.chaining.workflows import MODEL_PARAMS as CHAINING_PARAMS
     from recipes.chaining.workflows import AgentsAsToolsWorkflow, ChainedAgentsWorkflow, HandoffWorkflow
     from recipes.cost.workflows import MODEL_PARAMS as COST_PARAMS
@@ -67,6 +69,8 @@ def _recipes() -> dict[str, tuple[list[type], ModelActivityParameters | None]]:
         "shipping": ([ReviewedAgentV2], SHIPPING_PARAMS),
         # MCP operations are activities named after the server: replay needs no MCP server.
         "mcp": ([McpAgentWorkflow], MCP_PARAMS),
+        # Sandbox operations are activities named after the worker's providers: replay needs no sandbox.
+        "coding_agent": ([CodingAgentWorkflow], CODING_PARAMS),
     }
 
 

@@ -125,6 +125,13 @@ async def _mcp(client: Client, queue: str, question: str) -> WorkflowHandle:
     return await client.start_workflow(McpAgentWorkflow.run, question, id=_id("mcp"), task_queue=queue)
 
 
+async def _coding_agent(client: Client, queue: str, question: str) -> WorkflowHandle:
+    from recipes.coding_agent.project import CodingTask
+    from recipes.coding_agent.starter import start_task
+
+    return await start_task(client, CodingTask(question), task_queue=queue, workflow_id=_id("coding"))
+
+
 def _id(recipe: str) -> str:
     return f"misbehave-{recipe}-{uuid.uuid4().hex[:8]}"
 
@@ -161,6 +168,8 @@ RECIPES = [
            env={"PAYLOAD_STORE": "off", "PAYLOAD_KEYRING": ""}),
     Recipe("shipping", "SHIPPING_TASK_QUEUE", _shipping, worker_args=("--code", "v2")),
     Recipe("mcp", "MCP_AGENT_TASK_QUEUE", _mcp),
+    Recipe("coding_agent", "CODING_AGENT_TASK_QUEUE", _coding_agent,
+           "test_pricing.py fails: `percent / 10` should be `percent / 100`. Fix the code and run the tests."),
 ]  # fmt: skip
 
 #: behaviour -> how the run ends: failed with (the error's type, words of its one sentence), or completed

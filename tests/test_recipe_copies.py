@@ -70,6 +70,8 @@ RUNS = {
     # The worker starts the copied MCP server (python -m recipes.mcp.server) over stdio.
     "mcp": Run(["recipes.mcp.starter", "Any weather alerts in California?"], "Web UI:", "recipes.mcp.worker",
                "MCP_AGENT_TASK_QUEUE"),
+    # The sample project's failing test, fixed in a workspace under the copy's TMPDIR.
+    "coding_agent": Run(["recipes.coding_agent.starter"], "Web UI:", "recipes.coding_agent.worker", "CODING_AGENT_TASK_QUEUE"),
 }  # fmt: skip
 
 

@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from . import answer
+from . import answer, coding
 from . import extract as ex
 from .arguments import Filled, fill_arguments, forced_arguments, param_kind, resolve
 from .conversation import Decision, ModelRequest, RequestError, Tool, Turn
@@ -197,6 +197,8 @@ def decide(request: ModelRequest) -> Decision:
         tools = [t for t in tools if t.name == request.tool_choice]
         if not tools:
             raise RequestError(f"Tool choice '{request.tool_choice}' not found in 'tools' parameter.", "tool_choice")
+    if not forced and turn.request and coding.is_coding_agent({t.name for t in tools}):
+        return coding.decide(turn)
     plan = plan_calls(request, turn, tools)
     made = {_key(c.name, c.arguments) for c in turn.calls}
     handed_off = any(c.name.startswith(HANDOFF_PREFIX) for c in turn.calls)

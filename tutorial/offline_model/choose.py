@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .answer import _final_text
+from .coding import Call, answer_text, is_coding_agent, next_step, report
 from .request import _Evidence
 from .schema_fill import _Filler, _Need
 from .sources import _Sources
 from .specs import _document_frequency, _handoff_spec, _score, _tool_spec
-from .turn import _canonical, _earlier_messages, _handoff_target, _normalize_input, _parse_output, _read_turn, _Turn
+from .turn import _canonical, _content_text, _earlier_messages, _handoff_target, _normalize_input, _parse_output, _read_turn, _Turn
 from .words import _short, _terms
 
 MIN_SCORE = 2  # a tool "clearly matches" with a name word, or two description words (raw score)
@@ -138,6 +139,10 @@ def _decide(
     best_tool = max((w for _, _, w, _ in candidates), default=0.0)
     made = turn.made()
 
+    # 0. A coding agent (the coding recipe's tools) follows its fixed plan.
+    if request and is_coding_agent(scores):
+        return _coding(request, turn, scores), turn
+
     # 1. Handoff, at most once per user message, when it beats every tool.
     if handoff_specs and not turn.handoff_targets and forced is None:
         h_scored = [(spec, *_score(spec, request_terms, df)) for spec in handoff_specs]
@@ -223,6 +228,17 @@ def _decide(
         reason=_reason(results, missing, request),
         scores=scores,
     ), turn
+
+
+def _coding(request: str, turn: _Turn, scores: dict[str, int]) -> Decision:
+    calls = [Call(name, args if isinstance(args, dict) else {}, None if call_id not in turn.outputs else
+                  _content_text(turn.outputs[call_id])) for name, args, call_id in turn.calls]  # fmt: skip
+    step = next_step(request, calls)
+    if step is not None:
+        return Decision("tool_calls", request, (PlannedCall(step.tool, step.arguments),),
+                        reason=f"coding plan: {step.why}", scores=scores)  # fmt: skip
+    return Decision("final_text", request, text=answer_text(report(request, calls)), reason="coding plan: the answer",
+                    scores=scores)  # fmt: skip
 
 
 def _lacking(missing: list[tuple[str, list[_Need]]]) -> str:
