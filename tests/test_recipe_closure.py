@@ -53,9 +53,14 @@ def imported_at_import_time(path: Path, code: str | None = None) -> set[str]:
     return {name for name in found if name.split(".")[0] == "recipes"}
 
 
+def runtime_modules(folder: Path) -> list[Path]:
+    """The recipe's modules, without its own ``tests/`` (copied along, counted apart: not what it runs on)."""
+    return sorted(p for p in folder.rglob("*.py") if "tests" not in p.relative_to(folder).parts)
+
+
 def closure(folder: Path) -> dict[Path, int]:
-    """Every file of the project importing ``folder``'s modules brings in -> its lines."""
-    todo = sorted(folder.rglob("*.py"))
+    """Every file of the project importing ``folder``'s modules (not its tests) brings in -> its lines."""
+    todo = runtime_modules(folder)
     files: dict[Path, int] = {}
     while todo:
         path = todo.pop()
@@ -76,10 +81,12 @@ def closure(folder: Path) -> dict[Path, int]:
 def test_each_recipes_closure_is_printed(folder, record_property):
     files = closure(folder)
     own = {p: n for p, n in files.items() if folder in p.parents}
+    tests = sorted(set(folder.rglob("*.py")) - set(runtime_modules(folder)))
     shared = sorted({str(p.parent.relative_to(REPO_ROOT)) for p in files if folder not in p.parents and p.parent != RECIPES})
     record_property("figures", f"recipes/{folder.name} copied with what it needs: {len(files)} files, "
                                f"{sum(files.values())} lines; its own {len(own)} files, {sum(own.values())} lines; "
                                f"from {', '.join(shared) or 'nothing else'}"
+                               + (f"; its tests {len(tests)} files, {sum(len(p.read_text().splitlines()) for p in tests)} lines" if tests else "")
                                + (f" (goal: under {FIRST_RECIPE_GOAL})" if folder.name == FIRST_RECIPE else ""))  # fmt: skip
     assert own and all(REPO_ROOT / "recipes" in p.parents for p in files), sorted(map(str, files))
 

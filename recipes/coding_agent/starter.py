@@ -19,7 +19,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from recipes.coding_agent.project import SAMPLE_QUESTION, CodingTask
 from recipes.coding_agent.workflows import TASK_QUEUE_ENV, CodingAgentWorkflow, default_task_queue
 from recipes.core.scripts import add_verbose_flag, require_text, run_script, wait_for_result
-from recipes.core.settings import TemporalSettings, connect
+from recipes.core.settings import connect, web_ui_url
 
 
 async def start_task(client: Client, task: CodingTask, *, task_queue: str | None = None,
@@ -36,11 +36,10 @@ async def main(argv: list[str] | None = None) -> None:
     args = add_verbose_flag(parser).parse_args(argv)
     question = require_text("question", args.question, SAMPLE_QUESTION)
 
-    settings = TemporalSettings.load()
     # The plugin on the client sets the data converter the agent types need.
-    client = await connect(settings, plugins=[OpenAIAgentsPlugin()])
+    client = await connect(plugins=[OpenAIAgentsPlugin()])
     handle = await start_task(client, CodingTask(question), task_queue=args.task_queue)
-    ui_url = settings.web_ui_url(handle.id, handle.result_run_id)
+    ui_url = web_ui_url(client, handle.id, handle.result_run_id)
     print(f"Started {handle.id}; waiting for a worker on {args.task_queue or default_task_queue()!r} ...", flush=True)
     answer = await wait_for_result(handle, ui_url=ui_url)
     print(answer)

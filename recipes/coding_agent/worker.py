@@ -21,8 +21,8 @@ from temporalio.worker import Worker
 from recipes.coding_agent.tools import SANDBOX, TEST_RUNNER
 from recipes.coding_agent.workflows import MODEL_PARAMS, CodingAgentWorkflow, default_task_queue
 from recipes.core.scripts import run_script
-from recipes.core.settings import TemporalSettings, connect
-from recipes.core.worker import agents_plugin, exit_with_parent, serve, worker_env_options, worker_identity
+from recipes.core.settings import connect
+from recipes.core.worker import agents_plugin, serve, worker_identity
 
 
 class LocalWorkspaces(UnixLocalSandboxClient):
@@ -46,18 +46,16 @@ def sandbox_providers() -> list[SandboxClientProvider]:
 
 async def main() -> None:
     plugin, model = agents_plugin(MODEL_PARAMS, sandbox_clients=sandbox_providers())
-    client = await connect(TemporalSettings.load(), plugins=[plugin])
+    client = await connect(plugins=[plugin])
     worker = Worker(
         client,
         task_queue=default_task_queue(),
         workflows=[CodingAgentWorkflow],
         activities=[],  # the plugin adds the model activity and every sandbox activity
         identity=worker_identity(),
-        **worker_env_options(),  # WORKER_SHUTDOWN_GRACE_S, WORKER_MAX_CONCURRENT_ACTIVITIES
     )
     await serve(worker, model=model)
 
 
 if __name__ == "__main__":
-    exit_with_parent()
     run_script(main())
