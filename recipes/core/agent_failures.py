@@ -1,30 +1,14 @@
 """Whatever the model does, the run ends: an Agents SDK error fails the run with one sentence.
 
-Inside a workflow, an exception that is not a Temporal failure fails the *workflow task*, not the
-workflow, and Temporal retries the task forever: the run stays Running, the Web UI turns red, nobody
-gets an answer. The Agents SDK raises its own errors (``AgentsException``) for what a model did —
-``MaxTurnsExceeded`` (it kept calling tools), ``ModelBehaviorError`` (it called a tool that does not
-exist, or sent arguments that are not JSON), ``ModelRefusalError``, ``ToolTimeoutError``, a guardrail's
-tripwire, ``UserError`` — and the plugin (temporalio-openai-agents 1.1.0) makes one a workflow failure
-only when a Temporal failure caused it. Replaying the same history gives the same error, so no retry
-of the workflow task can ever succeed.
-
-:class:`AgentsPlugin` is ``OpenAIAgentsPlugin`` plus a worker interceptor that catches an
-``AgentsException`` leaving a workflow's run method, signal handler or update handler and raises a
-non-retryable ``ApplicationError`` in its place: its message is one sentence saying what the model did
-(:func:`describe`), its ``type`` the SDK's class name (``MaxTurnsExceeded``), so a caller can tell them
-apart. From a run method or signal handler it fails the run; from an update handler it fails that
-update, and the session goes on. A model call Temporal gave up retrying (a server that answered HTTP
-500 on every attempt) is said in one sentence too, type ``ModelCallFailed``, Temporal's failure kept as
-its cause. Errors the SDK can handle on purpose are better handled there:
+In a workflow, an exception that is not a Temporal failure fails the *workflow task*, which Temporal retries
+forever: the run stays Running. The Agents SDK raises its own errors (``AgentsException``: ``MaxTurnsExceeded``,
+``ModelBehaviorError`` for a tool that does not exist or arguments that are not JSON, a guardrail's tripwire
+...) and replaying the same history raises them again, so no retry can succeed. :class:`AgentsPlugin` is
+``OpenAIAgentsPlugin`` plus an interceptor that turns one leaving a run, signal or update handler into a
+non-retryable ``ApplicationError``: its message is one sentence saying what the model did (:func:`describe`),
+its ``type`` the SDK's class name. A model call Temporal gave up retrying (HTTP 500 on every attempt) is one
+sentence too, type ``ModelCallFailed``. Errors the SDK handles on purpose are better handled there:
 ``Runner.run(..., error_handlers={"max_turns": ...})`` turns a run past ``max_turns`` into an answer.
-
-    plugin = AgentsPlugin(model_params=MODEL_PARAMS, model_provider=...)   # on the worker and replayer
-    ...
-    except WorkflowFailureError as err:
-        print(err.cause.message)
-        # max_turns (10) exceeded: the model kept calling get_weather_alerts (10 of 10 tool calls) without
-        # answering (agent Weather agent).
 """
 
 from __future__ import annotations
@@ -60,8 +44,6 @@ from temporalio.worker import (
 )
 
 from recipes.core.scripts import root_cause
-
-__all__ = ["AgentsPlugin", "EndRunsOnAgentErrors", "describe", "describe_model_call_failure"]
 
 _LONGEST = 200
 

@@ -1,13 +1,11 @@
-"""What every terminal entrypoint (worker, starter, server CLI) shares: one clear
-line instead of a traceback, and a wait for a run's result that rides out a
-short Temporal outage.
+"""What every terminal entrypoint shares: one line instead of a traceback, and a wait for a run's result
+that rides out a short Temporal outage.
 
     if __name__ == "__main__":
         run_script(main())        # TutorialError -> "error: <sentence>" on stderr, exit 1
 
-``-v`` / ``--verbose`` on the command line, or ``DEBUG=1``, prints the full
-traceback instead. Anything that is not a :class:`TutorialError` is a bug and
-keeps its traceback.
+``-v`` / ``--verbose`` or ``DEBUG=1`` prints the traceback instead. Anything that is not a
+:class:`TutorialError` is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from recipes.core.errors import ConfigurationError, TutorialError
-
-__all__ = ["OUTAGE_GRACE_S", "OutageGrace", "RunFailed", "add_verbose_flag", "is_outage", "positive_int", "require_text", "root_cause", "run_script", "verbose", "wait_for_result"]
 
 T = TypeVar("T")
 
@@ -62,15 +58,9 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser
 
 
 def run_script(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` for a terminal entrypoint that holds a Temporal client.
-
-    A :class:`TutorialError` becomes ``error: <its sentence>`` on stderr and exit
-    code 1 (the traceback with ``-v`` or ``DEBUG=1``); Ctrl-C exits 130 quietly.
-
-    A client still alive while the interpreter shuts down can abort the process
-    (temporalio/sdk-python#300; about 1 run in 10 on these machines, exit code
-    134 after the work is done). Collecting it before exit avoids that.
-    """
+    """``asyncio.run`` for an entrypoint holding a Temporal client: a :class:`TutorialError` is one line on
+    stderr and exit 1, Ctrl-C exits 130. A client alive at interpreter shutdown can abort the process
+    (temporalio/sdk-python#300: exit 134 in about 1 run in 10 here), so it is collected first."""
     try:
         return asyncio.run(main)
     except TutorialError as err:

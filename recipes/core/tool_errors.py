@@ -1,25 +1,12 @@
 """Tool errors the model can act on, instead of a failed workflow.
 
-``activity_as_tool`` returns a bare ``FunctionTool``. If its activity fails
-(a non-retryable ``InvalidState``, or retries exhausted), the exception leaves
-``on_invoke_tool``; the Agents SDK's runner turns any exception from a tool
-into ``UserError("Error running tool ...")`` (agents/run_internal/tool_execution.py),
-and the Temporal runner re-raises it as ``AgentsWorkflowError`` -- the whole
-workflow fails. Malformed JSON arguments raise ``ApplicationError`` before any
-activity is scheduled, with the same result; arguments that do not fit the
-schema raise pydantic's ``ValidationError``, which is not a Temporal failure
-type at all, so the *workflow task* would fail and be retried forever.
-
-:func:`errors_as_tool_results` wraps such a tool so that these *expected*
-failures become the tool's result text, e.g.
-``"Tool get_weather_alerts failed: 'ZZ' is not a US state code; ..."`` --
-the model reads it and can correct itself or explain the problem, and the
-workflow completes. Anything else (a bug in workflow code, cancellation)
-still propagates, as it should.
-
-Used by every recipe whose tools run as activities: ``activity_as_tool``
-tools (weather, durability, the small agents of chaining, parallel_agents and agent_session) and
-hand-built ones (dynamic tools).
+If an ``activity_as_tool`` tool's activity fails for good (a non-retryable ``InvalidState``, retries run
+out), the Agents SDK turns the exception into ``UserError`` and the Temporal runner fails the whole workflow;
+malformed JSON arguments do the same before any activity is scheduled, and arguments that do not fit the
+schema raise pydantic's ``ValidationError``, which fails the *workflow task* forever. :func:`errors_as_tool_results`
+makes these *expected* failures the tool's result text ("Tool get_weather_alerts failed: 'ZZ' is not a US
+state code; ..."): the model reads it, corrects itself or explains, and the run completes. Anything else (a
+bug, cancellation) still propagates.
 """
 
 from __future__ import annotations

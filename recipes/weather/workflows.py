@@ -1,45 +1,9 @@
 """The durable weather-alert agent: an Agents SDK ``Agent`` inside a Temporal workflow.
 
-What makes it durable
----------------------
-The worker installs ``OpenAIAgentsPlugin(model_params=MODEL_PARAMS)``. Inside a
-workflow, ``Runner.run`` then sends every model call to the worker as the
-activity ``invoke_model_activity``, and ``get_weather_alerts`` runs as its own
-activity (``activity_as_tool``). The workflow itself only decides what to do
-next; each model response and each tool result is recorded in the event
-history. If the worker dies mid-run, another worker replays the history --
-completed model calls and tool calls are *not* made (or paid for) again -- and
-carries on from the first step that had not finished.
-
-Timeouts and retries, chosen on purpose
----------------------------------------
-Model calls (``MODEL_PARAMS``):
-
-* ``start_to_close_timeout=60s`` -- one model request. LLM replies with tool
-  calls usually take 1-30 s; a request still hanging after a minute is stuck,
-  and a fresh attempt is the better bet. (A custom model provider *requires*
-  this timeout.)
-* ``heartbeat_timeout=10s`` -- the plugin's model activity heartbeats every
-  5 s while it waits for the model. If the worker process dies, the server
-  notices within 10 s and retries the call on another worker, instead of
-  waiting out the full minute.
-* ``schedule_to_close_timeout=5min`` -- the whole budget for one model call,
-  retries included: a person is waiting for the answer.
-* ``retry_policy`` (``recipes.core.models.MODEL_RETRY_POLICY``, shared by every agent here) --
-  1 s, 2 s, 4 s ... capped at 20 s, at most 5 attempts.
-  The plugin marks HTTP 429/5xx/408/409 from the model API retryable (and
-  honours Retry-After) and other 4xx (bad key, unknown model) non-retryable,
-  so a wrong API key fails fast instead of retrying for minutes. The OpenAI
-  client's own retries are off inside the activity: Temporal owns retrying.
-
-The tool's timeouts and retries are in :mod:`recipes.weather.tools`.
-
-Bad input does not fail the workflow
-------------------------------------
-A state that does not exist, malformed JSON arguments or an exhausted retry
-budget come back to the model as tool-result text (see
-:func:`recipes.core.tool_errors.errors_as_tool_results`), so the agent can
-answer "that is not a US state code" and the workflow completes.
+The worker's plugin (``agents_plugin(MODEL_PARAMS)``) makes every model call of ``Runner.run`` the activity
+``invoke_model_activity``, and ``get_weather_alerts`` runs as its own activity: each model response and tool
+result is recorded in the history. If the worker dies, another replays the history -- completed calls are not
+made (or paid for) again -- and carries on from the first step that had not finished.
 """
 
 from __future__ import annotations
@@ -63,12 +27,12 @@ AGENT_NAME = "Weather agent"
 
 INSTRUCTIONS = ALERTS_AGENT_INSTRUCTIONS
 
-#: How model calls run as activities; the worker passes this to OpenAIAgentsPlugin.
+#: How model calls run as activities (README.md, "Timeouts, chosen on purpose").
 MODEL_PARAMS = ModelActivityParameters(
-    start_to_close_timeout=timedelta(seconds=60),
-    heartbeat_timeout=timedelta(seconds=10),
-    schedule_to_close_timeout=timedelta(minutes=5),
-    retry_policy=MODEL_RETRY_POLICY,
+    start_to_close_timeout=timedelta(seconds=60),  # one request; still hanging after a minute: try afresh
+    heartbeat_timeout=timedelta(seconds=10),  # the activity heartbeats every 5 s: a dead worker shows in 10
+    schedule_to_close_timeout=timedelta(minutes=5),  # every attempt together: a person is waiting
+    retry_policy=MODEL_RETRY_POLICY,  # 1 s, 2 s, 4 s ... capped at 20 s, 5 attempts; a bad key is not retried
 )
 
 
