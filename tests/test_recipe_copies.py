@@ -69,6 +69,9 @@ RUNS = {
     # The worker starts the copied MCP server (python -m recipes.mcp.server) over stdio.
     "mcp": Run(["recipes.mcp.starter", "Any weather alerts in California?"], "Web UI:", "recipes.mcp.worker",
                "MCP_AGENT_TASK_QUEUE"),
+    # No worker, no server: a stored history (its activity retried twice) drawn to a PNG inside the copy.
+    "timeline": Run(["recipes.timeline.timeline", str(RECIPES.parent / "tests/histories/hello_temporal/HelloWorkflow-retried.json"),
+                     "--out", "timeline.png"], "timeline.png: 3 lanes, 7 bars"),
 }  # fmt: skip
 
 
