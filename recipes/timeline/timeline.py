@@ -34,9 +34,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 RUN, WORKFLOW_TASKS = "run", "workflow tasks"
-#: Kinds drawn as bars (``start`` to ``end``); the rest are points (``start == end``).
+#: Kinds drawn as bars (``start`` to ``end``); the others are points (``start == end``).
 BAR_KINDS = ("run", "waiting", "workflow_task", "retrying", "activity", "timer")
-POINT_KINDS = ("signal", "update", "history_marker", "marker")
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Row:
     label: str
     start: datetime
     end: datetime  # == start for a point
-    kind: str  # one of BAR_KINDS or POINT_KINDS
+    kind: str  # one of BAR_KINDS, or a point: signal, update, history_marker, marker (the caller's)
     attempt: int = 0  # the attempt a bar shows (retrying: the last earlier attempt); 0 where there is none, or unknown
     outcome: str = ""  # completed, failed, timed_out, canceled, running, fired, ... ("" for points)
 
@@ -174,8 +173,10 @@ def _failure_text(failure: Any) -> str:
 # --------------------------------------------------------------------------- the chart
 COLORS = {"run": "#d9d9d9", "waiting": "#efefef", "workflow_task": "#4c72b0", "retrying": "#f2c09b",
           "activity": "#55a868", "timer": "#8172b3", "signal": "#64b5cd", "update": "#937860",
-          "history_marker": "#7f7f7f", "marker": "#c44e52"}  # fmt: skip
+          "history_marker": "#7f7f7f"}  # fmt: skip
 FAILED = "#c44e52"  # a bar whose outcome is a failure or a timeout
+#: The caller's markers, one colour each, named in the legend with their time (labels on the lines would collide).
+MARKER_COLORS = ("#d62728", "#222222", "#e377c2", "#1f77b4", "#bcbd22", "#17becf", "#8c564b")
 POINT_SHAPES = {"signal": "v", "update": "^", "history_marker": "D"}
 LEGEND = {"run": "the run", "waiting": "waiting to be picked up", "workflow_task": "workflow task",
           "retrying": "earlier attempts + backoff", "activity": "activity attempt", "timer": "timer",
@@ -184,7 +185,7 @@ LEGEND = {"run": "the run", "waiting": "waiting to be picked up", "workflow_task
 
 def draw_timeline(rows: Sequence[Row], title: str = "") -> Figure:
     """A Gantt-style chart of ``rows``: one lane per row of the chart, seconds since the run began across,
-    the caller's markers as labelled lines. Returns the figure; nothing is shown or kept by pyplot."""
+    the caller's markers as dashed lines named in the legend. Returns the figure; pyplot neither shows nor keeps it."""
     lanes = list(dict.fromkeys(row.lane for row in rows if row.lane))
     fig = Figure(figsize=(11, 1.6 + 0.3 * len(lanes)), layout="constrained")
     ax = fig.subplots()
@@ -197,11 +198,12 @@ def draw_timeline(rows: Sequence[Row], title: str = "") -> Figure:
     def x(at: datetime) -> float:
         return (at - t0).total_seconds()
 
+    marker_lines = []
     for row in rows:
         if row.kind == "marker":
-            ax.axvline(x(row.start), color=COLORS["marker"], linestyle="--", linewidth=1)
-            ax.annotate(row.label, (x(row.start), 1), xycoords=("data", "axes fraction"), rotation=90, va="top",
-                        ha="right", fontsize=8, color=COLORS["marker"])  # fmt: skip
+            color = MARKER_COLORS[len(marker_lines) % len(MARKER_COLORS)]
+            marker_lines.append(ax.axvline(x(row.start), color=color, linestyle="--", linewidth=1.2,
+                                           label=f"{row.label} ({x(row.start):+.2f} s)"))  # fmt: skip
         elif row.kind in POINT_SHAPES:
             ax.plot(x(row.start), y[row.lane], POINT_SHAPES[row.kind], color=COLORS[row.kind], markersize=5)
         else:
@@ -221,7 +223,7 @@ def draw_timeline(rows: Sequence[Row], title: str = "") -> Figure:
     handles = [Patch(facecolor=COLORS[k], hatch="///" if k == "retrying" else None, label=LEGEND[k]) for k in kinds]
     if any(row.outcome in ("failed", "timed_out") and row.kind in BAR_KINDS and row.kind != "retrying" for row in rows):
         handles.append(Patch(facecolor=FAILED, label="failed or timed out"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.legend(handles=handles + marker_lines, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     return fig
 
 
