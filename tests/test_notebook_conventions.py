@@ -29,8 +29,9 @@ def code_cells(path: Path) -> list[dict]:
 
 
 def parse(code: str) -> ast.AST:
-    """A cell as Python (IPython allows top-level ``await``)."""
-    return compile(code, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    """A cell as Python (IPython allows top-level ``await``; its ``%magic`` and ``!shell`` lines are blanked)."""
+    python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
+    return compile(python, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
 def names_read(node: ast.AST) -> set[str]:
@@ -136,9 +137,9 @@ def timing_orders(code: str) -> list[str]:
     """The asserts in ``code`` that order two timings (``<``, ``>``, ...), unless marked as a lower bound."""
     if code.lstrip().startswith("%%"):
         return []  # a cell magic (an exercise's %%writefile): not Python to the kernel
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()]
+    lines = code.splitlines()
     found = []
-    for node in ast.walk(parse("\n".join(lines))):
+    for node in ast.walk(parse(code)):
         if not isinstance(node, ast.Assert):
             continue
         if any(LOWER_BOUND.search(line) for line in lines[node.lineno - 1: node.end_lineno]):

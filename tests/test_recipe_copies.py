@@ -72,6 +72,9 @@ RUNS = {
                "MCP_AGENT_TASK_QUEUE"),
     # The sample project's failing test, fixed in a workspace under the copy's TMPDIR.
     "coding_agent": Run(["recipes.coding_agent.starter"], "Web UI:", "recipes.coding_agent.worker", "CODING_AGENT_TASK_QUEUE"),
+    # No worker, no server: a stored history (its activity retried twice) drawn to a PNG inside the copy.
+    "timeline": Run(["recipes.timeline.timeline", str(RECIPES.parent / "tests/histories/hello_temporal/HelloWorkflow-retried.json"),
+                     "--out", "timeline.png"], "timeline.png: 3 lanes, 7 bars"),
 }  # fmt: skip
 
 

@@ -28,7 +28,7 @@ MARKER = re.compile(r"^\s*<!--\s*from:\s*(?P<path>\S+)\s*-->\s*$")
 OPENING = re.compile(r"^\s*```\s*(?P<lang>[\w+-]*)\s*$")
 #: READMEs whose every python block must carry a marker (and that have at least one): the recipes written
 #: with this check. Other READMEs opt in block by block, by adding markers.
-CHECKED = ("weather", "chaining", "parallel_agents", "agent_session", "coding_agent")
+CHECKED = ("weather", "chaining", "parallel_agents", "agent_session", "coding_agent", "timeline")
 
 
 @dataclass(frozen=True)
