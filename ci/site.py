@@ -65,7 +65,10 @@ MODELS = {
 }
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
 # Cells papermill adds to an executed copy: its parameters, and the note at the top of a failed run.
-PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+PAPERMILL_ERROR = "papermill-error-cell-tag"
+PAPERMILL_TAGS = {"injected-parameters", PAPERMILL_ERROR}
+#: The anchor papermill puts at the cell where a run stopped.
+STOPPED_HERE = "papermill-error-cell"
 
 
 @dataclass
@@ -230,8 +233,10 @@ def note(page: Page, notebook, repo: Repository) -> str:
         body = f"This build has no run of this notebook: {page.detail}. Below is the notebook as stored."
     elif page.status == FAILED:
         title, style = "This notebook failed in the test run", "error"
-        body = (f"Its outputs are from {run}, which ended with {page.detail}. They stop where it failed: this "
-                f"page does not show the lesson proven.")
+        marked = any(f'id="{STOPPED_HERE}"' in cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+        stopped = f'<a href="#{STOPPED_HERE}">where it failed</a>' if marked else "where it failed"
+        body = (f"Its outputs are from {run}, which ended with {page.detail}. They stop {stopped}: this page "
+                f"does not show the lesson proven.")
     elif page.kind == "exercise":
         solution = Path("solutions") / Path(page.source).name
         title, style = "The exercise as stored: its check stops at the first hint", "note"
@@ -277,7 +282,11 @@ def freeze_widgets(notebook) -> None:
 def stage_notebook(page: Page, notebook, repo: Repository, into: Path) -> None:
     staged = copy.deepcopy(notebook)
     freeze_widgets(staged)
-    cells = staged.cells
+    # papermill's notes on a run that raised: the one it puts above the title gives way to this page's own
+    # note; the one at the cell that raised stays, unless the exercise stopped at its hint as it should.
+    marks = [cell for cell in staged.cells if PAPERMILL_ERROR in cell.metadata.get("tags", [])]
+    dropped = marks if page.status == PASSED else marks[:1]
+    staged.cells = cells = [cell for cell in staged.cells if not any(cell is mark for mark in dropped)]
     after_title = 1 if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# ") else 0
     if page.kind == "solution" and after_title:  # its title is the exercise's: the navigation tells them apart
         cells[0].source = cells[0].source.replace("# ", "# Solution · ", 1)

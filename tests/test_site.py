@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
+from papermill.execute import ERROR_ANCHOR_MSG, ERROR_MARKER_TAG, ERROR_MESSAGE_TEMPLATE
 
 from ci import site
 from ci.run_notebooks import NOTEBOOKS, REPO_ROOT, notebook_paths
@@ -58,6 +59,11 @@ def executed_copy(source: Path, *, check: str = "", error: tuple[str, str] | Non
         code[0].outputs = [nbformat.v4.new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"})]
     if error:
         code[-2].outputs = [nbformat.v4.new_output("error", ename=error[0], evalue=error[1], traceback=[error[1]])]
+        # papermill's marks: a note above the title, an anchor above the cell that raised
+        top, here = (nbformat.v4.new_markdown_cell(text, metadata={"tags": [ERROR_MARKER_TAG]})
+                     for text in (ERROR_MESSAGE_TEMPLATE % 5, ERROR_ANCHOR_MSG))
+        notebook.cells.insert(notebook.cells.index(code[-2]), here)
+        notebook.cells.insert(0, top)
     else:
         code[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=check + "\n")]
     if edit:
