@@ -3,7 +3,7 @@
 Fast, with made-up runs: how each notebook's run is read (passed, failed, not run, run from another
 version of the notebook), widgets staged as their last state, links rewritten for the site, the README
 linking each notebook's page; then a small site built from made-up runs, which the browser check must
-pass, and a copy of it broken six ways, each of which the check must name.
+pass, and a copy of it broken in every way the check guards against, each of which it must name.
 
 Marked ``site``: the site `make site` built in build/site/ from the whole run, checked after the suite
 (`make test`'s last step, ``pytest --noconftest -m site tests/test_site.py``; left out of any other run):
@@ -287,7 +287,8 @@ def notebook_page_problems(folder: Path, seen: dict, root: Path) -> list[str]:
         problems += [f"{run['page']}: shows {line!r}" for line in must_not if line in text]
         if run["executed"]:
             executed = nbformat.read(root / run["executed"], as_version=4)
-            charts = sum("image/png" in out.get("data", {}) for cell in executed.cells for out in cell.get("outputs", []))
+            charts = sum(any(kind.startswith("image/") for kind in out.get("data", {}))
+                         for cell in executed.cells for out in cell.get("outputs", []))  # fmt: skip
             if shown["outputImages"] < charts:
                 problems.append(f"{run['page']}: {charts} chart(s) in the run, {shown['outputImages']} on the page")
     listed = {run["source"] for run in runs}
@@ -297,11 +298,13 @@ def notebook_page_problems(folder: Path, seen: dict, root: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def made_up_site(tmp_path_factory):
-    """A site built from made-up runs: 00 passed with a chart, 01 failed, exercise 01 at its hint, the rest not run."""
+    """A site built from made-up runs: 00 passed and 01 failed (each with a chart), exercise 01 at its hint, the
+    rest not run."""
     tmp = tmp_path_factory.mktemp("site")
     runs = tmp / "notebooks"
     write_run(runs, "offline", LESSON, executed_copy(LESSON, check="Setup checked: server answered.", chart=True))
-    write_run(runs, "offline", OTHER_LESSON, executed_copy(OTHER_LESSON, error=("AssertionError", "paid twice")))
+    write_run(runs, "offline", OTHER_LESSON, executed_copy(OTHER_LESSON, error=("AssertionError", "paid twice"),
+                                                          chart=True))  # fmt: skip
     write_run(runs, "chat", EXERCISE, executed_copy(EXERCISE, error=("NotYet", f"{fails_with(EXERCISE)} Hint: x")))
     pages, code = site.build(runs, out=tmp / "site", stage=tmp / "site-src")
     assert code == 0, "Sphinx failed on the made-up runs"
@@ -329,6 +332,7 @@ BREAKAGES = {
     "script": ("genindex.html", "</body>", "<script>throw new Error('on purpose')</script></body>", "on purpose"),
     "failure-hidden": ("notebooks/01_plain_agent.html", FAILED_BANNER, "Executed by the tests: passed",
                        f"does not show {FAILED_BANNER!r}"),
+    "chart-missing": ("notebooks/00_setup_and_tour.html", "<img ", "<span ", "1 chart(s) in the run, 0 on the page"),
     "check-missing": ("notebooks/00_setup_and_tour.html", "Setup checked: server answered.", "Setup: fine.",
                       "does not show 'Setup checked: server answered.'"),
 }
