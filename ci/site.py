@@ -159,7 +159,8 @@ def find_run(source: Path, notebooks_dir: Path = OUTPUT_DIR, preferred: str = "o
         status, detail = outcome(source, executed)
         finished = executed.metadata.get("papermill", {}).get("end_time")
         return Page(rel, _kind(source), status, detail, run, _shown(path), MODELS[run], finished), executed
-    detail = (f"its executed copy ({', '.join(older)}) is of another version of the notebook" if older
+    copies = f"its executed cop{'y' if len(older) == 1 else 'ies'} ({', '.join(older)})"
+    detail = (f"{copies} {'is' if len(older) == 1 else 'are'} of another version of the notebook" if older
               else f"no executed copy in {_shown(notebooks_dir)}/")
     return Page(rel, _kind(source), NOT_RUN, detail), stored
 
@@ -190,7 +191,8 @@ class Repository:
         if os.environ.get("GITHUB_REPOSITORY"):
             url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com')}/{os.environ['GITHUB_REPOSITORY']}"
         else:
-            remote = re.match(r"(?:https://|git@)github\.com[/:]([\w.-]+/[\w.-]+?)(?:\.git)?$", git("remote", "get-url", "origin"))
+            origin = git("remote", "get-url", "origin")
+            remote = re.match(r"(?:https://|git@)github\.com[/:]([\w.-]+/[\w.-]+?)(?:\.git)?$", origin)
             url = f"https://github.com/{remote.group(1)}" if remote else None
         commit = os.environ.get("GITHUB_SHA") or git("rev-parse", "HEAD") or "unknown"
         return cls(url, commit, dirty=bool(git("status", "--porcelain", "--untracked-files=no")))
@@ -215,7 +217,7 @@ def recipes_driven(notebook) -> list[str]:
 
 
 def _when(finished: str | None) -> str:
-    return datetime.fromisoformat(finished).strftime("%Y-%m-%d %H:%M UTC") if finished else "a date papermill did not record"
+    return datetime.fromisoformat(finished).strftime("%Y-%m-%d %H:%M UTC") if finished else "at a time not recorded"
 
 
 def note(page: Page, notebook, repo: Repository) -> str:
@@ -245,7 +247,8 @@ def note(page: Page, notebook, repo: Repository) -> str:
     else:
         title, style = "Executed by the tests: passed", "tip"
         body = f"The outputs below are from {run}; its last cell checked the lesson."
-    return f":::{{admonition}} {title}\n:class: {style}\n{body}\n\n{sources}\n\n{local}\n:::\n"
+    closing = "" if page.status == NOT_RUN else f"\n\n{local}"  # no outputs, no addresses in them
+    return f":::{{admonition}} {title}\n:class: {style}\n{body}\n\n{sources}{closing}\n:::\n"
 
 
 def widget_html(model_id: str, models: dict) -> str:

@@ -231,8 +231,9 @@ def pages_problems(path: Path, makefile: Path, ci_run: Path) -> list[str]:
     if not any("ci/site.py" in line and "--out" not in line for line in make_recipe(makefile, "test")):
         problems.append(f"make test does not build the site (ci/site.py, into {site_dir})")
     ci_command = last_command(ci_run)
-    testing = [name for name, job in jobs.items() if any(s.get("run", "").strip() == ci_command for s in job.get("steps", []))]
-    deploying = [name for name, job in jobs.items() if any(_uses(s, "actions/deploy-pages") for s in job.get("steps", []))]
+    steps = {name: job.get("steps", []) for name, job in jobs.items()}
+    testing = [name for name in jobs if any(s.get("run", "").strip() == ci_command for s in steps[name])]
+    deploying = [name for name in jobs if any(_uses(s, "actions/deploy-pages") for s in steps[name])]
     if not testing or len(deploying) != 1:
         return problems + [f"no job deploys the site to GitHub Pages (actions/deploy-pages) after {ci_command!r}"
                            if not deploying else f"{len(deploying)} jobs deploy to GitHub Pages: {deploying}"]
@@ -244,9 +245,8 @@ def pages_problems(path: Path, makefile: Path, ci_run: Path) -> list[str]:
                  if permissions.get(name) != "write"]  # fmt: skip
     if (deploy.get("environment") or {}).get("name") != "github-pages":
         problems.append("the Pages job's environment is not github-pages")
-    steps = jobs[tests]["steps"]
-    ran = next(i for i, s in enumerate(steps) if s.get("run", "").strip() == ci_command)
-    uploads = [(i, s) for i, s in enumerate(steps) if _uses(s, "actions/upload-pages-artifact")]
+    ran = next(i for i, s in enumerate(steps[tests]) if s.get("run", "").strip() == ci_command)
+    uploads = [(i, s) for i, s in enumerate(steps[tests]) if _uses(s, "actions/upload-pages-artifact")]
     if not uploads:
         problems.append(f"job {tests!r} uploads no site for Pages (actions/upload-pages-artifact)")
     for i, step in uploads:

@@ -324,7 +324,8 @@ def test_a_site_from_made_up_runs_passes_the_browser_check(browser, made_up_site
 BREAKAGES = {
     "image": (None, None, None, "image does not render"),
     "link": ("index.html", "</article>", '<a href="notebooks/99_missing.html">x</a></article>', "leads nowhere"),
-    "fragment": ("index.html", "</article>", '<a href="docs/workshop.html#no-such-part">x</a></article>', "has no #no-such-part"),
+    "fragment": ("index.html", "</article>", '<a href="docs/workshop.html#no-such-part">x</a></article>',
+                 "has no #no-such-part"),
     "network": ("docs/workshop.html", "</head>", '<script src="https://cdn.example.org/x.js"></script></head>',
                 "asked the network for https://cdn.example.org/x.js"),
     "loopback": ("docs/workshop.html", "</article>", '<a href="http://localhost:8233/">Web UI</a></article>',
