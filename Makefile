@@ -19,7 +19,7 @@ JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(1
 endif
 endif
 
-.PHONY: install browser lab server web test soak unit notebooks bench bench-quick clear-outputs stop status clean distclean
+.PHONY: install browser lab server web test soak unit notebooks site bench bench-quick clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
 # (say so, rather than silently keep the old one); a PYTHON that does not run leaves .venv alone.
@@ -87,9 +87,12 @@ web: server
 # rewrite the test modules' asserts and compile recipes/ and tutorial/ again).
 SUITE_PY := env -u PYTHONDONTWRITEBYTECODE $(PY)
 
-# pytest's last lines say how long it took.
+# pytest's last lines say how long it took. Then the site from the notebooks it executed (every one must
+# have passed), and one more short pytest run reading that site in Chromium (tests/test_site.py, `-m site`).
 test: install browser
 	$(SUITE_PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
+	$(PY) ci/site.py --require-all
+	$(SUITE_PY) -m pytest --noconftest -m site tests/test_site.py
 
 # The Chromium the browser tests drive: CHROMIUM_PATH, one on the PATH or Playwright's, else installed
 # (Debian's package as root, else Playwright's download); one line, timed, or one line saying what to do.
@@ -123,6 +126,12 @@ bench: install
 # The durability benchmark with fewer runs and configurations: under a minute.
 bench-quick: install
 	$(PY) ci/bench_durability.py --quick
+
+# The notebooks `make test` executed (build/notebooks/, its offline run) as a static site in build/site/:
+# the README's learning path as its index, each page saying which model ran it and whether it passed.
+# Sphinx with myst-nb (site/conf.py) renders what is there, without the network; missing runs are named.
+site: install
+	$(PY) ci/site.py
 
 # Notebooks are stored without outputs; run this after working in JupyterLab, before committing.
 clear-outputs: install

@@ -38,11 +38,19 @@ def pytest_configure(config):
 _RUN_ORDER = {"slow": 0, "notebook": 1, "integration": 2, "browser": 2}
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Longest first. With ``-n``, xdist hands tests out in this order (``--dist worksteal``
     rebalances the rest), so a minute-long test started last would end the session alone while
     the other processes sit idle: tests marked ``slow`` first, then the notebooks, then the
-    tests that start processes, then the rest. Each group keeps its own order."""
+    tests that start processes, then the rest. Each group keeps its own order.
+
+    A test marked ``site`` reads the site built from the whole run's notebooks, so it runs only when
+    asked for by ``-m site`` (`make test`'s last step), never beside the notebooks it reads."""
+    if "site" not in (config.option.markexpr or ""):
+        later = [item for item in items if item.get_closest_marker("site")]
+        if later:
+            config.hook.pytest_deselected(items=later)
+            items[:] = [item for item in items if item not in later]
 
     def group(item) -> int:
         return min((rank for marker, rank in _RUN_ORDER.items() if item.get_closest_marker(marker)), default=3)

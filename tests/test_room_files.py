@@ -1,6 +1,7 @@
 """The room's set-up files, checked against the Makefile and .ci/run (fast, nothing runs):
 .devcontainer/devcontainer.json (Codespaces, VS Code dev containers) and the GitHub Actions
-workflow for forks, .github/workflows/test.yml."""
+workflow for forks, .github/workflows/test.yml, with its job graph: the Pages job deploys the
+site the `make test` job built, after it passed, from a push only."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import yaml  # PyYAML: installed with papermill (requirements.txt), which reads YAML itself
 
 from ci.run_notebooks import REPO_ROOT
+from ci.site import SITE_DIR
 
 DEVCONTAINER = REPO_ROOT / ".devcontainer" / "devcontainer.json"
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "test.yml"
@@ -196,6 +198,70 @@ def workflow_problems(path: Path, makefile: Path, ci_run: Path) -> list[str]:
     return problems + unknown_goals(runs, makefile)
 
 
+def make_recipe(makefile: Path, target: str) -> list[str]:
+    """The command lines of ``target``'s recipe (the tab-indented lines after ``target:``)."""
+    lines = makefile.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if re.match(rf"^{re.escape(target)}[ \t]*:(?!=)", line)), None)
+    if start is None:
+        return []
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
+def _needs(job: dict) -> list[str]:
+    needs = job.get("needs") or []
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def _uses(step: dict, action: str) -> bool:
+    return str(step.get("uses", "")).startswith(f"{action}@")
+
+
+def pages_problems(path: Path, makefile: Path, ci_run: Path) -> list[str]:
+    """The Pages job deploys what the job running .ci/run's command uploaded from the folder `make test`
+    built the site in, after that command passed, and only from a push (never a pull request's code)."""
+    jobs = yaml.safe_load(path.read_text(encoding="utf-8")).get("jobs") or {}
+    problems = [f"job {name!r} needs {need!r}, which is not a job of the workflow"
+                for name, job in jobs.items() for need in _needs(job) if need not in jobs]  # fmt: skip
+    site_dir = str(SITE_DIR.relative_to(REPO_ROOT))
+    if not any("ci/site.py" in line and "--out" not in line for line in make_recipe(makefile, "test")):
+        problems.append(f"make test does not build the site (ci/site.py, into {site_dir})")
+    ci_command = last_command(ci_run)
+    steps = {name: job.get("steps", []) for name, job in jobs.items()}
+    testing = [name for name in jobs if any(s.get("run", "").strip() == ci_command for s in steps[name])]
+    deploying = [name for name in jobs if any(_uses(s, "actions/deploy-pages") for s in steps[name])]
+    if not testing or len(deploying) != 1:
+        return problems + [f"no job deploys the site to GitHub Pages (actions/deploy-pages) after {ci_command!r}"
+                           if not deploying else f"{len(deploying)} jobs deploy to GitHub Pages: {deploying}"]
+    tests, deploy = testing[0], jobs[deploying[0]]
+    if tests not in _needs(deploy):
+        problems.append(f"the Pages job {deploying[0]!r} does not wait for {tests!r}, the job that runs {ci_command!r}")
+    permissions = deploy.get("permissions") or {}
+    problems += [f"the Pages job lacks `permissions: {name}: write`" for name in ("pages", "id-token")
+                 if permissions.get(name) != "write"]  # fmt: skip
+    if (deploy.get("environment") or {}).get("name") != "github-pages":
+        problems.append("the Pages job's environment is not github-pages")
+    ran = next(i for i, s in enumerate(steps[tests]) if s.get("run", "").strip() == ci_command)
+    uploads = [(i, s) for i, s in enumerate(steps[tests]) if _uses(s, "actions/upload-pages-artifact")]
+    if not uploads:
+        problems.append(f"job {tests!r} uploads no site for Pages (actions/upload-pages-artifact)")
+    for i, step in uploads:
+        uploaded = str((step.get("with") or {}).get("path", "")).rstrip("/")
+        if uploaded != site_dir:
+            problems.append(f"job {tests!r} uploads {uploaded!r} for Pages, not {site_dir!r}, the site make test built")
+        if i < ran:
+            problems.append(f"job {tests!r} uploads the site before {ci_command!r} has built it")
+        if step.get("if") != deploy.get("if"):
+            problems.append("the site's upload and the Pages job run under different conditions")
+    if "github.event_name == 'push'" not in str(deploy.get("if", "")):
+        problems.append("the Pages job can deploy a pull request's site: give it `if: github.event_name == 'push' && ...`")
+    return problems
+
+
 def test_the_devcontainer_installs_with_make_and_forwards_the_ports():
     problems = devcontainer_problems(DEVCONTAINER, MAKEFILE)
     assert not problems, "\n".join(problems)
@@ -204,6 +270,11 @@ def test_the_devcontainer_installs_with_make_and_forwards_the_ports():
 def test_the_workflow_runs_what_ci_runs():
     assert last_command(CI_RUN) == "make test"  # if .ci/run changes, the workflow must follow it
     problems = workflow_problems(WORKFLOW, MAKEFILE, CI_RUN)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_workflow_deploys_the_site_make_test_built_after_it_passed():
+    problems = pages_problems(WORKFLOW, MAKEFILE, CI_RUN)
     assert not problems, "\n".join(problems)
 
 
@@ -224,6 +295,14 @@ BREAKAGES = {
     "no-timeout": ("test.yml", "timeout-minutes:", "timeout-hours:", "has no `timeout-minutes`"),
     "no-pull-request": ("test.yml", "  pull_request:", "  workflow_dispatch:", "not run on pull_request"),
     "ci-diverged": ("run", "\nmake test", "\nmake test TEST_WORKERS=2", "no step runs 'make test TEST_WORKERS=2'"),
+    "pages-before-tests": ("test.yml", "    needs: test\n", "", "does not wait for 'test'"),
+    "pages-needs-nothing": ("test.yml", "    needs: test\n", "    needs: tests\n", "needs 'tests', which is not a job"),
+    "pages-no-id-token": ("test.yml", "      id-token: write\n", "", "lacks `permissions: id-token: write`"),
+    "pages-other-folder": ("test.yml", "path: build/site/", "path: build/notebooks/", "uploads 'build/notebooks' for Pages"),
+    "pages-from-pull-requests": ("test.yml", "needs: test\n    if: github.event_name == 'push' && ", "needs: test\n    if: ",
+                                 "can deploy a pull request's site"),
+    "pages-no-deploy": ("test.yml", "actions/deploy-pages@", "actions/deploy-page@", "no job deploys the site"),
+    "site-not-built": ("Makefile", "\t$(PY) ci/site.py --require-all\n", "", "make test does not build the site"),
 }
 
 
@@ -233,7 +312,9 @@ def test_each_check_fails_when_broken(tmp_path, breakage):
     copies = {p.name: Path(shutil.copy(p, tmp_path / p.name)) for p in (DEVCONTAINER, WORKFLOW, MAKEFILE, CI_RUN)}
     assert devcontainer_problems(copies["devcontainer.json"], copies["Makefile"]) == []
     assert workflow_problems(copies["test.yml"], copies["Makefile"], copies["run"]) == []
+    assert pages_problems(copies["test.yml"], copies["Makefile"], copies["run"]) == []
     _edit(copies[name], old, new)
     problems = (devcontainer_problems(copies["devcontainer.json"], copies["Makefile"])
-                + workflow_problems(copies["test.yml"], copies["Makefile"], copies["run"]))
+                + workflow_problems(copies["test.yml"], copies["Makefile"], copies["run"])
+                + pages_problems(copies["test.yml"], copies["Makefile"], copies["run"]))
     assert any(expected in p for p in problems), problems
