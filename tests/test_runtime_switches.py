@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from agents import Agent, RunConfig, Runner, function_tool
 
-from recipes.core.errors import ConfigurationError, TutorialError, check_parameter
+from recipes.core.errors import ConfigurationError, TutorialError
+from tutorial.notebook import check_parameter
 from recipes.core.models import BACKENDS, ChosenModelProvider, choose_model
 from tutorial.model_check import ModelUnavailable, check_model
 from tutorial.offline_model import OFFLINE_MODEL_NAME, OfflineModelProvider

@@ -8,13 +8,31 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.core.errors import check_parameter
+from recipes.core.errors import ConfigurationError
 from recipes.core.models import ModelChoice, choose_model
 from recipes.core.tracing import install_tracing
 from tutorial.settings import TemporalSettings
 from tutorial.traces import LocalTraceCollector, collector
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def check_parameter(name: str, value: object, expected: type | tuple[type, ...]) -> None:
+    """Fail with one sentence when a notebook parameter has the wrong type."""
+    if isinstance(value, bool) and expected in (int, float):
+        ok = False  # True is an int in Python, but never a sensible number here
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        names = (
+            " or ".join(t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        raise ConfigurationError(
+            f"Parameter {name!r} should be a {names}, got {value!r} "
+            f"({type(value).__name__}); fix it in the parameters cell or the -p option."
+        )
 
 
 @dataclass

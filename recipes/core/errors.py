@@ -18,21 +18,3 @@ class TutorialError(Exception):
 
 class ConfigurationError(TutorialError, ValueError):
     """A setting or notebook parameter has a value we cannot use."""
-
-
-def check_parameter(name: str, value: object, expected: type | tuple[type, ...]) -> None:
-    """Fail with one sentence when a notebook parameter has the wrong type."""
-    if isinstance(value, bool) and expected in (int, float):
-        ok = False  # True is an int in Python, but never a sensible number here
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
-        names = (
-            " or ".join(t.__name__ for t in expected)
-            if isinstance(expected, tuple)
-            else expected.__name__
-        )
-        raise ConfigurationError(
-            f"Parameter {name!r} should be a {names}, got {value!r} "
-            f"({type(value).__name__}); fix it in the parameters cell or the -p option."
-        )
