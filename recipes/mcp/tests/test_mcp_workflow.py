@@ -1,6 +1,12 @@
 """The MCP workflow with the model scripted, on a worker set up as ``worker.py`` does: the real server,
 started over stdio by the recipe's factory. Every MCP operation is an activity; a tool error reaches the model
-as the tool's answer; a server that cannot be started fails the run with one sentence."""
+as the tool's answer; a server that cannot be started fails the run with one sentence.
+
+This folder has no ``__init__.py`` (and so no ``conftest.py``: the ``env`` fixture is imported here), unlike the
+other recipes' ``tests/``: in a copied project, where ``recipes/`` is not a package, pytest would name a test
+package here ``mcp.tests`` and put ``recipes/`` first on ``sys.path``, so this folder would hide the ``mcp``
+package the Agents SDK imports. Its modules' names are unique in the repository for the same reason.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.openai_agents.testing import AgentEnvironment, ResponseBuilders, TestModel
 from temporalio.worker import Worker
 
-from recipes.core.testing import scheduled_activities
+from recipes.core.testing import env, scheduled_activities  # noqa: F401 (env: the fixture)
 from recipes.mcp.connect import SERVER_COMMAND_ENV, mcp_server_factory
 from recipes.mcp.workflows import MCP_SERVER, MODEL_PARAMS, McpAgentWorkflow
 
