@@ -1,16 +1,9 @@
-"""The coding agent's pieces without a Temporal server: the plan both stand-in models follow, and the
-worker's sandbox client keeping a workspace's files when a new worker resumes it."""
+"""The plan both of the tutorial's stand-in models follow for the coding agent, without a Temporal server.
+(The recipe's own pieces are tested in ``recipes/coding_agent/tests/``.)"""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
-import pytest
-from agents.sandbox.sandboxes.unix_local import UnixLocalSandboxClient
-
-from recipes.coding_agent.project import PRICING, SAMPLE_QUESTION, CodingTask
-from recipes.coding_agent.worker import LocalWorkspaces
+from recipes.coding_agent.project import PRICING, SAMPLE_QUESTION
 from tutorial.offline_model.coding import Call, next_step, patch_for, report
 
 FIXED = PRICING.replace("percent / 10,", "percent / 100,")
@@ -58,28 +51,3 @@ def test_the_patch_it_writes_is_one_the_sandbox_applies():
     patch = patch_for("pricing.py", PRICING, "percent / 10", "percent / 100")
     [operation] = SandboxApplyPatchTool.parse_custom_input(None, patch)  # the parser reads no state
     assert operation.path == "pricing.py" and V4AFormat.apply_diff(PRICING, operation.diff) == FIXED
-
-
-@pytest.mark.parametrize("client, keeps", [(LocalWorkspaces, True), (UnixLocalSandboxClient, False)],
-                         ids=["the recipe's client keeps the agent's edit", "the plain client writes the manifest again"])
-def test_a_new_worker_resuming_a_workspace(client, keeps, tmp_path, monkeypatch):
-    """What a worker that replaces a dead one does: resume the session from its state, then start it."""
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr("tempfile.tempdir", None)
-
-    async def scenario() -> bytes:
-        first = LocalWorkspaces(inherit_host_environment=False)
-        session = await first.create(manifest=CodingTask().manifest())
-        await session.start()
-        await session.write(Path("pricing.py"), io.BytesIO(FIXED.encode()))
-        resumed = await client(inherit_host_environment=False).resume(session.state)
-        await resumed.start()
-        text = (await resumed.read(Path("pricing.py"))).read()
-        await first.delete(session)
-        return text
-
-    import asyncio
-
-    text = asyncio.run(scenario())
-    assert (text == FIXED.encode()) is keeps, text.decode()
-    assert not list(tmp_path.iterdir()), "the workspace is deleted with its session"

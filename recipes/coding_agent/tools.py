@@ -20,8 +20,9 @@ the workflow; only those operations leave it.
     attempt, and a time limit from the task. The exec activity does not heartbeat, so a worker that
     dies mid-run is noticed only when that limit passes.
 
-A failure the model can act on (a missing file, a patch that does not apply, arguments that are not
-JSON) comes back to it as the tool's result, through ``errors_as_tool_results``.
+A failure the model can act on (a missing file, a patch that does not apply, a test run out of time,
+arguments that are not JSON) comes back to it as the tool's result, in core's words (``tool_error_text``:
+what failed, and whether it was retried), through each tool's ``failure_error_function``.
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ from pathlib import Path
 from typing import Literal
 
 from agents import FunctionTool, RunContextWrapper, function_tool
+from agents.tool_context import ToolContext
 from agents.sandbox import Capability, Manifest
 from agents.sandbox.capabilities.tools import SandboxApplyPatchTool
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, CancelledError
 from temporalio.openai_agents.workflow import temporal_sandbox_client
 from temporalio.workflow import ActivityConfig
 
-from recipes.core.tool_errors import errors_as_tool_results
+from recipes.core.tool_errors import tool_error_text
 
 #: The run's sandbox client: the worker registers a SandboxClientProvider under this name.
 SANDBOX = "coding"
@@ -71,6 +74,14 @@ def test_run_config(test_run_seconds: float) -> ActivityConfig:
     )
 
 
+def _as_tool_result(ctx: ToolContext, error: Exception) -> str | None:
+    """A failed tool call as the text the model reads; None (raise it) for a cancelled activity, which ends
+    the run. (``@function_tool`` catches a tool's errors itself, so this is where they are worded.)"""
+    if isinstance(error, ActivityError) and isinstance(error.cause, CancelledError):
+        return None
+    return tool_error_text(ctx.tool_name, error)
+
+
 def _tail(text: str) -> str:
     return text if len(text) <= MAX_OUTPUT_CHARS else "…" + text[-MAX_OUTPUT_CHARS:]
 
@@ -88,7 +99,7 @@ class CodingTools(Capability):
             raise ValueError("CodingTools is not bound to a sandbox session")
         patcher = SandboxApplyPatchTool(session=session)
 
-        @function_tool
+        @function_tool(failure_error_function=_as_tool_result)
         async def read_file(path: str) -> str:
             """Read a text file of the project.
 
@@ -98,7 +109,7 @@ class CodingTools(Capability):
             handle = await session.read(Path(path))
             return _tail(handle.read().decode("utf-8", errors="replace"))
 
-        @function_tool
+        @function_tool(failure_error_function=_as_tool_result)
         async def search(text: str) -> str:
             """Search the project's files for a piece of text; lists each matching line as file:line:text.
 
@@ -110,7 +121,7 @@ class CodingTools(Capability):
                 return f"No line contains {text!r}."
             return _tail((found.stdout or found.stderr).decode("utf-8", errors="replace"))
 
-        @function_tool
+        @function_tool(failure_error_function=_as_tool_result)
         async def apply_patch(ctx: RunContextWrapper, patch: str) -> str:
             """Edit the project's files with a patch in the apply_patch format:
             "*** Begin Patch", then per file "*** Update File: <path>" and hunks that start with "@@"
@@ -121,7 +132,7 @@ class CodingTools(Capability):
             """
             return await patcher.on_invoke_tool(ctx, patch)
 
-        @function_tool
+        @function_tool(failure_error_function=_as_tool_result)
         async def run_tests() -> str:
             """Run the project's tests; returns the exit code and the test output."""
             tests = await temporal_sandbox_client(TEST_RUNNER, test_run_config(self.test_run_seconds)).resume(
@@ -133,7 +144,7 @@ class CodingTools(Capability):
             output = (ran.stdout + ran.stderr).decode("utf-8", errors="replace")
             return f"exit code {ran.exit_code}\n{_tail(output)}"
 
-        return [errors_as_tool_results(t) for t in (read_file, search, apply_patch, run_tests)]
+        return [read_file, search, apply_patch, run_tests]
 
     async def instructions(self, manifest: Manifest) -> str | None:
         return (f"The project's tests run with `{self.test_command}` (the run_tests tool). Read before you edit, "
