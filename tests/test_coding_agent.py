@@ -51,3 +51,22 @@ def test_the_patch_it_writes_is_one_the_sandbox_applies():
     patch = patch_for("pricing.py", PRICING, "percent / 10", "percent / 100")
     [operation] = SandboxApplyPatchTool.parse_custom_input(None, patch)  # the parser reads no state
     assert operation.path == "pricing.py" and V4AFormat.apply_diff(PRICING, operation.diff) == FIXED
+
+
+def test_waiting_for_a_test_run_without_a_worker_says_so_at_once(tmp_path):
+    """The kill cell run a second time: its worker is dead, so no test run can come; one sentence, not a
+    ten-minute wait for a run nobody takes."""
+    import asyncio
+    import time
+
+    import pytest
+
+    from recipes.core.errors import TutorialError
+    from tutorial.coding_lab import Gate, wait_for_test_runs
+    from tutorial.processes import ManagedProcess
+
+    gone = ManagedProcess("coding-worker", ["true"], log_path=tmp_path / "worker.log")  # never started: not running
+    started = time.monotonic()
+    with pytest.raises(TutorialError, match=r"^coding-worker is not running, so no test run can reach the gate"):
+        asyncio.run(wait_for_test_runs(Gate.closed(tmp_path / "gate"), None, 1, timeout=60, worker=gone))
+    assert time.monotonic() - started < 30, "it waited instead of saying the worker is gone"

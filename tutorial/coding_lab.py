@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from recipes.coding_agent.project import SAMPLE_FILES, CodingTask
+from recipes.core.errors import TutorialError
 from tutorial.proof import RunEndedFirst
 from tutorial.history import Step, activity_steps
-from tutorial.processes import pid_alive
+from tutorial.processes import ManagedProcess, pid_alive
 
 GATE_ENV = "CODING_LAB_GATE"
 #: The longest a gated test run waits for the gate (then it fails): nothing waits forever.
@@ -190,18 +191,24 @@ def session_state(steps: list[Step]) -> dict[str, Any]:
     return {}
 
 
-async def wait_for_test_runs(gate: Gate, handle: Any, count: int, *, timeout: float = 600.0) -> list[int]:
+async def wait_for_test_runs(gate: Gate, handle: Any, count: int, *, timeout: float = 600.0,
+                             worker: ManagedProcess | None = None) -> list[int]:
     """The pids of the first ``count`` test runs at ``gate``, once there are that many; one sentence if
-    the run ends first (a model that never ran the tests)."""
+    the run ends first (a model that never ran the tests), or at once if ``worker`` is not running (a cell
+    run again after the worker was killed), instead of waiting out ``timeout`` for a run nobody takes."""
     from tutorial.notebook import wait_until
     from tutorial.proof import status
 
     async def reached() -> list[int] | None:
         if len(started := gate.started()) >= count:
             return started
+        if worker is not None and not worker.running:
+            raise TutorialError(f"{worker.name} is not running, so no test run can reach the gate: it was stopped or "
+                                "killed already; run the cell that starts (or restarts) it first.")  # fmt: skip
         if (now := await status(handle)) != "RUNNING":
-            raise RunEndedFirst(f"The run ended ({now}) after {len(started)} test run(s) at the gate, not {count}: "
-                                "this lesson needs a model that runs the tests.")  # fmt: skip
+            why = ("this lesson needs a model that runs the tests" if count == 1 else
+                   "a test run is run again only when its worker dies during it: run the kill cell above first")
+            raise RunEndedFirst(f"The run ended ({now}) after {len(started)} test run(s) at the gate, not {count}: {why}.")
         return None
 
     return await wait_until(reached, timeout=timeout, what=f"{count} test run(s) waiting at the gate", poll_s=0.2)
