@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -112,19 +112,22 @@ def _first_stdout_line(proc: subprocess.Popen[str], timeout: float, what: str) -
         raise RuntimeError(f"{what} printed no URL within {timeout:g}s") from None
 
 
-def stop_with_parent(parent_pid: int, server: Any, name: str, poll_s: float = 0.5) -> None:
-    """In the service: shut ``server`` down once ``parent_pid`` is no longer our parent
-    (e.g. a SIGKILLed notebook kernel, whose atexit never ran)."""
+def when_parent_exits(parent_pid: int, act: Callable[[], None], name: str, poll_s: float = 0.5) -> None:
+    """In a child: call ``act`` once ``parent_pid`` is no longer our parent (e.g. a SIGKILLed notebook
+    kernel, whose atexit never ran)."""
 
     def watch() -> None:
-        while True:
+        while os.getppid() == parent_pid:
             time.sleep(poll_s)
-            if os.getppid() != parent_pid:
-                sys.stderr.write(f"{name}: parent process exited; shutting down\n")
-                threading.Thread(target=server.shutdown, daemon=True).start()
-                return
+        sys.stderr.write(f"{name}: parent process exited; shutting down\n")
+        act()
 
     threading.Thread(target=watch, name=f"{name}-exit-with-parent", daemon=True).start()
+
+
+def stop_with_parent(parent_pid: int, server: Any, name: str, poll_s: float = 0.5) -> None:
+    """In a service: shut ``server`` down once ``parent_pid`` is no longer our parent."""
+    when_parent_exits(parent_pid, lambda: threading.Thread(target=server.shutdown, daemon=True).start(), name, poll_s)
 
 
 class _Stoppable(Protocol):

@@ -7,8 +7,8 @@ process, not a task in the kernel. Each child:
   reaches everything it spawned and nothing else;
 * writes stdout and stderr to a log file the notebook can tail;
 * is stopped at interpreter exit (``atexit``) if still running, and, for the
-  case where the parent is SIGKILLed (a kernel restart), the child side calls
-  :func:`recipes.core.worker.exit_with_parent`, which ends it once its parent is gone.
+  case where the parent is SIGKILLed (a kernel restart), runs through
+  :mod:`tutorial.child`, which ends it once its parent is gone.
 
 Every stop and kill goes to the recorded process group id; nothing is ever
 killed by name.
