@@ -44,7 +44,7 @@ from recipes.tools.weather_alerts import normalize_state, summarize_alerts
 from tutorial.model_double import ModelDouble, SmallModel, serving
 from tutorial.model_double.policy import decide
 from tutorial.model_double.conversation import Message, ModelRequest, Tool
-from recipes.weather.tools import explain_severity
+from recipes.tools.alerts_tool import explain_severity
 
 APIS = ["chat", "responses"]
 PACE_S = 0.001

@@ -16,7 +16,7 @@ from recipes.core.models import choose_model
 from recipes.core.tool_errors import tool_error_text
 from recipes.tools.weather_alerts import WEATHER_ACTIVITIES
 from tutorial.history import activity_steps, fetch_history, model_and_tool_sequence
-from recipes.weather.tools import explain_severity, weather_alerts_tool
+from recipes.tools.alerts_tool import explain_severity, weather_alerts_tool
 from recipes.weather.workflows import MODEL_PARAMS, WeatherAgentWorkflow
 
 

@@ -2,11 +2,8 @@
 
 ``temporalio.envconfig`` reads the profile file (``TEMPORAL_CONFIG_FILE``, ``TEMPORAL_PROFILE``) and the
 ``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS*`` variables; nothing set
-means ``localhost:7233``, namespace ``default``: the local dev server. ``TEMPORAL_UI_PORT`` (this project's
-own) is the local Web UI's port when it is not the gRPC port + 1000.
-
-    client = await connect(plugins=[plugin])      # one sentence if nothing answers
-    print(web_ui_url(client, handle.id, handle.result_run_id))
+means ``localhost:7233``, namespace ``default``: the local dev server. ``TEMPORAL_UI_PORT`` is the local Web
+UI's port when it is not the gRPC port + 1000.
 """
 
 from __future__ import annotations
@@ -25,6 +22,16 @@ from temporalio.envconfig import ClientConfigProfile
 from recipes.core.errors import TutorialError
 
 START_HINT = "Start one (`temporal server start-dev`; in the tutorial `make server`), or set TEMPORAL_ADDRESS."
+#: The useful part of the Rust client's error text, by a piece of it.
+_REASONS = {
+    "onnection refused": "connection refused",  # ConnectionRefused and "Connection refused"
+    "dns error": "host name not found",
+    "Unauthenticated": "not authenticated: check TEMPORAL_API_KEY or the TLS client certificate",
+    "PermissionDenied": "permission denied: check TEMPORAL_API_KEY and TEMPORAL_NAMESPACE",
+    "InvalidContentType": "TLS is on but the server speaks plain gRPC: unset TEMPORAL_TLS / TEMPORAL_API_KEY for it",
+    "certificate": "its TLS certificate was rejected: check the TEMPORAL_TLS_* settings",
+    "h2 protocol error": "the program there does not speak gRPC",
+}
 
 
 class TemporalUnreachable(TutorialError, RuntimeError):
@@ -50,12 +57,10 @@ def web_ui_url(client: Client, workflow_id: str | None = None, run_id: str | Non
 
 
 def ui_link(address: str, namespace: str, workflow_id: str | None = None, run_id: str | None = None,
-            *, ui_port: int | None = None) -> str | None:
-    """:func:`web_ui_url` for a server address; ``None`` for a self-hosted remote server, whose UI address
-    cannot be known from here."""
+            *, ui_port: int | None = None) -> str | None:  # fmt: skip
+    """:func:`web_ui_url` for a server address; ``None`` for a self-hosted remote server (its UI is elsewhere)."""
     host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    if is_loopback(host):
+    if is_loopback(host.strip("[]")):
         base = f"http://localhost:{ui_port or os.environ.get('TEMPORAL_UI_PORT') or int(port) + 1000}"
     elif host.endswith((".tmprl.cloud", ".api.temporal.io")):
         base = "https://cloud.temporal.io"
@@ -67,36 +72,13 @@ def ui_link(address: str, namespace: str, workflow_id: str | None = None, run_id
     return url
 
 
-def _reason(err: BaseException) -> str:
-    """The useful part of the Rust client's error text."""
-    text = str(err)
-    for needle, reason in (
-        ("onnection refused", "connection refused"),  # ConnectionRefused and "Connection refused"
-        ("dns error", "host name not found"),
-        ("Unauthenticated", "not authenticated: check TEMPORAL_API_KEY or the TLS client certificate"),
-        ("PermissionDenied", "permission denied: check TEMPORAL_API_KEY and TEMPORAL_NAMESPACE"),
-        ("InvalidContentType", "TLS is on but the server speaks plain gRPC: unset TEMPORAL_TLS / TEMPORAL_API_KEY for it"),
-        ("certificate", "its TLS certificate was rejected: check the TEMPORAL_TLS_* settings"),
-        ("h2 protocol error", "the program there does not speak gRPC"),
-    ):
-        if needle in text:
-            return reason
-    return text.splitlines()[0][:200] if text else type(err).__name__
+async def connect(where: str | HasConnectConfig | None = None, *, plugins: Sequence[Plugin] = (), timeout: float = 5.0,
+                  **overrides: Any) -> Client:  # fmt: skip
+    """``Client.connect`` with Temporal's environment configuration, failing within ``timeout`` seconds with
+    :class:`TemporalUnreachable` (one sentence) instead of a Rust error.
 
-
-async def connect(
-    where: str | HasConnectConfig | None = None,
-    *,
-    plugins: Sequence[Plugin] = (),
-    timeout: float = 5.0,
-    **overrides: Any,
-) -> Client:
-    """``Client.connect`` with Temporal's environment configuration, failing within ``timeout`` seconds
-    with :class:`TemporalUnreachable` (one sentence) instead of a Rust error.
-
-    ``where``: an address (``"localhost:7234"``) to use instead of the configured one, or settings with
-    ``connect_config()`` (the tutorial's). ``plugins`` and ``overrides`` go to ``Client.connect`` as they
-    are: what shapes payloads (a codec, payloads by reference) comes as a plugin, as the agents' does.
+    ``where``: an address to use instead of the configured one, or settings with ``connect_config()`` (the
+    tutorial's). ``plugins`` (the agents', a payload codec's) and ``overrides`` go to ``Client.connect``.
     """
     if where is None or isinstance(where, str):
         config = dict(ClientConfigProfile.load().to_client_connect_config())
@@ -105,9 +87,7 @@ async def connect(
         config = where.connect_config()
     address = config["target_host"]
     config.update(connect_timeout=timedelta(seconds=timeout), **overrides)
-    try:
-        # connect_timeout bounds only the TCP handshake; a program that accepts the connection but never
-        # answers gRPC would hang without wait_for.
+    try:  # connect_timeout bounds the TCP handshake only; a program that never answers gRPC needs wait_for
         return await asyncio.wait_for(Client.connect(**config, plugins=list(plugins)), timeout)
     except asyncio.TimeoutError:
         raise TemporalUnreachable(f"Something at {address} accepted the connection but did not answer like a Temporal "
@@ -115,8 +95,7 @@ async def connect(
     except RuntimeError as err:
         if "Failed client connect" not in str(err):
             raise
-        reason = _reason(err)
+        reason = next((why for piece, why in _REASONS.items() if piece in str(err)), str(err).splitlines()[0][:200])
         if reason == "connection refused" and is_loopback(address.rpartition(":")[0].strip("[]")):
             raise TemporalUnreachable(f"No Temporal server answers at {address}. {START_HINT}") from None
-        raise TemporalUnreachable(f"Could not connect to Temporal at {address} ({reason}); "
-                                  "check TEMPORAL_ADDRESS and the profile.") from None  # fmt: skip
+        raise TemporalUnreachable(f"Could not connect to Temporal at {address} ({reason}); check TEMPORAL_ADDRESS and the profile.") from None

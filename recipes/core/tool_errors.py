@@ -1,25 +1,24 @@
 """Tool errors the model can act on, instead of a failed workflow.
 
-If an ``activity_as_tool`` tool's activity fails for good (a non-retryable ``InvalidState``, retries run
-out), the Agents SDK turns the exception into ``UserError`` and the Temporal runner fails the whole workflow;
-malformed JSON arguments do the same before any activity is scheduled, and arguments that do not fit the
-schema raise pydantic's ``ValidationError``, which fails the *workflow task* forever. :func:`errors_as_tool_results`
-makes these *expected* failures the tool's result text ("Tool get_weather_alerts failed: 'ZZ' is not a US
-state code; ..."): the model reads it, corrects itself or explains, and the run completes. Anything else (a
-bug, cancellation) still propagates.
+An ``activity_as_tool`` tool whose activity fails for good (a non-retryable ``InvalidState``, retries run
+out), or whose arguments are not JSON, fails the whole workflow; arguments that do not fit the schema raise
+pydantic's ``ValidationError``, which fails the *workflow task* forever. :func:`errors_as_tool_results` makes
+these the tool's result text ("Tool get_weather_alerts failed: 'ZZ' is not a US state code; ..."): the model
+reads it, corrects itself or explains, and the run completes. A bug or a cancellation still propagates.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents import FunctionTool
 from pydantic import ValidationError
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError, RetryState
 
-__all__ = ["errors_as_tool_results", "tool_error_text"]
+_GAVE_UP = {RetryState.MAXIMUM_ATTEMPTS_REACHED: "gave up after the maximum number of attempts",
+            RetryState.TIMEOUT: "gave up: time budget exhausted",
+            RetryState.NON_RETRYABLE_FAILURE: "not retried: retrying cannot help"}  # fmt: skip
 
 
 def tool_error_text(tool_name: str, error: BaseException) -> str:
@@ -28,21 +27,11 @@ def tool_error_text(tool_name: str, error: BaseException) -> str:
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
     message = getattr(cause, "message", None) or str(cause)
-    if isinstance(cause, ValidationError):  # pydantic: arguments that do not fit the schema
-        message = "invalid arguments: " + "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in cause.errors()
-        )
-    details = []
-    if isinstance(cause, ApplicationError) and cause.type:
-        details.append(cause.type)
+    if isinstance(cause, ValidationError):
+        message = "invalid arguments: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in cause.errors())
+    details = [cause.type] if isinstance(cause, ApplicationError) and cause.type else []
     if isinstance(error, ActivityError):
-        state = error.retry_state.name.lower() if error.retry_state is not None else ""
-        if state == "maximum_attempts_reached":
-            details.append("gave up after the maximum number of attempts")
-        elif state == "timeout":
-            details.append("gave up: time budget exhausted")
-        elif state == "non_retryable_failure":
-            details.append("not retried: retrying cannot help")
+        details += [_GAVE_UP[error.retry_state]] if error.retry_state in _GAVE_UP else []
     elif not isinstance(error, FailureError):
         details.append(type(error).__name__)
     suffix = f" ({'; '.join(details)})" if details else ""
@@ -50,14 +39,10 @@ def tool_error_text(tool_name: str, error: BaseException) -> str:
 
 
 def errors_as_tool_results(tool: FunctionTool) -> FunctionTool:
-    """A copy of ``tool`` whose expected failures become the tool's result text.
-
-    Caught: ``ActivityError`` (the activity failed for good), ``ApplicationError``
-    (e.g. activity_as_tool's "Invalid JSON input"), ``ValueError`` (pydantic's
-    ``ValidationError`` for arguments that do not fit the schema). Cancellation
-    and programming errors propagate.
-    """
-    invoke: Callable[[Any, str], Awaitable[Any]] = tool.on_invoke_tool
+    """A copy of ``tool`` whose expected failures -- ``ActivityError`` (not a cancellation),
+    ``ApplicationError`` (activity_as_tool's "Invalid JSON input"), ``ValueError`` (pydantic's
+    ``ValidationError``) -- become its result text."""
+    invoke = tool.on_invoke_tool
 
     async def invoke_reporting_errors(ctx: Any, args: str) -> Any:
         try:

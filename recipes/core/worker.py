@@ -6,8 +6,7 @@ model switch, and a polling loop that shuts down gracefully. A recipe's ``worker
     worker = Worker(client, task_queue="weather-agent", workflows=[...], activities=[...])
     await serve(worker, model=model)
 
-Operations settings (``WORKER_SHUTDOWN_GRACE_S``, ``WORKER_MAX_CONCURRENT_ACTIVITIES``, the health endpoint
-``WORKER_HEALTH_PORT``) and a one-call worker are in :mod:`recipes.core.worker_options`.
+Operations settings (shutdown grace, activity slots, a health endpoint) are :mod:`recipes.core.worker_options`.
 """
 
 from __future__ import annotations
@@ -30,9 +29,7 @@ if TYPE_CHECKING:
     from recipes.core.health import HealthSettings
 
 #: Printed once polling (a parent process waits for it), once a signal starts the drain, and at the end.
-READY_TEXT = "Worker ready"
-DRAINING_TEXT = "Worker draining"
-STOPPED_TEXT = "Worker stopped"
+READY_TEXT, DRAINING_TEXT, STOPPED_TEXT = "Worker ready", "Worker draining", "Worker stopped"
 
 
 def worker_identity() -> str:
@@ -41,10 +38,10 @@ def worker_identity() -> str:
 
 
 def agents_plugin(model_params: ModelActivityParameters, **options: Any) -> tuple[AgentsPlugin, ModelChoice]:
-    """``OpenAIAgentsPlugin`` with the model switch's provider, and the choice it made. It is
-    :class:`~recipes.core.agent_failures.AgentsPlugin`: whatever the model does, a run ends. Traces are
-    routed first (:func:`install_tracing`); ``AGENT_MODEL_TIMEOUTS``, when set, replaces the model calls'
-    timeouts (:mod:`recipes.core.model_timeouts`). ``options`` go to the plugin (e.g. ``mcp_servers``)."""
+    """:class:`~recipes.core.agent_failures.AgentsPlugin` (``OpenAIAgentsPlugin`` whose runs end whatever the
+    model does) with the model switch's provider, and the choice it made. Traces are routed first;
+    ``AGENT_MODEL_TIMEOUTS``, when set, replaces the model calls' timeouts (:mod:`recipes.core.model_timeouts`).
+    ``options`` go to the plugin (e.g. ``mcp_servers``)."""
     choice = choose_model()
     install_tracing(model=choice)
     if os.environ.get("AGENT_MODEL_TIMEOUTS", "").strip():
@@ -56,15 +53,8 @@ def agents_plugin(model_params: ModelActivityParameters, **options: Any) -> tupl
 
 async def serve(worker: Worker, *, model: ModelChoice | None = None, health: HealthSettings | None = None) -> None:
     """Poll until SIGTERM/SIGINT, then stop polling and give running activities the worker's
-    ``graceful_shutdown_timeout`` to finish (the rest are cancelled and retried on another worker).
-
-    Prints :data:`READY_TEXT` once polling and :data:`DRAINING_TEXT` when a signal arrives. ``health``: where
-    to serve ``/healthz`` and ``/readyz`` (default: ``WORKER_HEALTH_PORT``, off when unset).
-    """
-    if health is None and os.environ.get("WORKER_HEALTH_PORT", "").strip():
-        from recipes.core.health import HealthSettings
-
-        health = HealthSettings.load()
+    ``graceful_shutdown_timeout`` to finish (the rest are cancelled and retried on another worker). ``health``:
+    where to serve ``/healthz`` and ``/readyz`` (:mod:`recipes.core.health`)."""
     stop = asyncio.Event()
     grace: timedelta = worker.config().get("graceful_shutdown_timeout") or timedelta()
 
@@ -75,14 +65,11 @@ async def serve(worker: Worker, *, model: ModelChoice | None = None, health: Hea
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, on_signal)
-
-    def state() -> str:
-        return "draining" if stop.is_set() else "stopped" if worker.is_shutdown else "ready" if worker.is_running else "starting"
-
     server = None
     if health:
         from recipes.core.health import READY_PATH, HealthServer
 
+        state = lambda: "draining" if stop.is_set() else "stopped" if worker.is_shutdown else "ready" if worker.is_running else "starting"  # noqa: E731
         server = await HealthServer(health, state).start()
         print(f"Health: {server.url()} and {READY_PATH}", flush=True)
     try:

@@ -1,23 +1,9 @@
 """The weather tool's activity: active US weather alerts from the National Weather Service API.
 
-``$NWS_API_URL`` (default ``http://127.0.0.1:8787``, the tutorial's stand-in; ``https://api.weather.gov`` for
-the real one), ``NWS_USER_AGENT`` (NWS asks every client to name itself) and ``NWS_TIMEOUT_S`` (default 10)
-are read on every call. Each failure is an ``ApplicationError`` whose ``type`` tells a retry policy what to do:
-
-===================  =========  ==================================================
-type                 retryable  when
-===================  =========  ==================================================
-InvalidState         no         the input is not a US state code (or name)
-NWSRateLimited       yes        HTTP 429; ``next_retry_delay`` = ``Retry-After``
-NWSServerError       yes        HTTP 5xx (and 408); honours ``Retry-After`` if sent
-NWSTimeout           yes        connect/read timed out
-NWSConnectionError   yes        connection refused/reset, DNS, protocol errors
-NWSRequestRejected   no         any other 4xx (retrying the same request can't help)
-NWSBadResponse       yes        2xx but not alerts JSON (a proxy's page, a truncated body)
-===================  =========  ==================================================
-
-Only the standard library and ``temporalio`` load at import (httpx when a request is made), so workflow
-code can import this module cheaply.
+Read on every call: ``NWS_API_URL`` (default ``http://127.0.0.1:8787``, the tutorial's stand-in;
+``https://api.weather.gov`` for the real one), ``NWS_USER_AGENT`` and ``NWS_TIMEOUT_S`` (default 10). Each
+failure is an ``ApplicationError`` whose ``type`` tells a retry policy what to do (the table is in
+``recipes/tools/README.md``). httpx is imported when a request is made, so workflow code imports this cheaply.
 """
 
 from __future__ import annotations
@@ -25,10 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import os
-import ssl
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from temporalio import activity
@@ -36,22 +21,12 @@ from temporalio.exceptions import ApplicationError
 
 from recipes.tools.us_states import AREA_NAMES
 
-if TYPE_CHECKING:
-    import httpx
-
-INVALID_STATE = "InvalidState"
-NWS_RATE_LIMITED = "NWSRateLimited"
-NWS_SERVER_ERROR = "NWSServerError"
-NWS_TIMEOUT = "NWSTimeout"
-NWS_CONNECTION_ERROR = "NWSConnectionError"
-NWS_REQUEST_REJECTED = "NWSRequestRejected"
-NWS_BAD_RESPONSE = "NWSBadResponse"
-
-ENV_API_URL = "NWS_API_URL"
-ENV_TIMEOUT = "NWS_TIMEOUT_S"
-DEFAULT_USER_AGENT = "(durable-agents-tutorial, contact@example.com)"
-#: A server asking us to wait longer is honoured up to this: a chat user is waiting.
-MAX_RETRY_AFTER = timedelta(minutes=5)
+INVALID_STATE, NWS_REQUEST_REJECTED, NWS_BAD_RESPONSE = "InvalidState", "NWSRequestRejected", "NWSBadResponse"
+NWS_RATE_LIMITED, NWS_SERVER_ERROR = "NWSRateLimited", "NWSServerError"
+NWS_TIMEOUT, NWS_CONNECTION_ERROR = "NWSTimeout", "NWSConnectionError"
+ENV_API_URL, ENV_TIMEOUT = "NWS_API_URL", "NWS_TIMEOUT_S"
+DEFAULT_USER_AGENT = "(durable-agents-tutorial, contact@example.com)"  # NWS asks every client to name itself
+MAX_RETRY_AFTER = timedelta(minutes=5)  # a server asking for a longer wait gets this: a person is waiting
 _CODE_BY_NAME = {name.lower(): code for code, name in AREA_NAMES.items()}  # "texas" -> "TX": models do that
 
 
@@ -60,8 +35,8 @@ def api_base_url() -> str:
 
 
 def normalize_state(state: str) -> str:
-    """The upper-case two-letter code (a state's name is accepted too), or a non-retryable ``InvalidState``
-    before any I/O: retrying cannot fix a bad code, and the message says what the model should send."""
+    """The two-letter code (a state's name is accepted too), or a non-retryable ``InvalidState`` before any
+    I/O: retrying cannot fix a bad code, and the message says what the model should send."""
     text = str(state).strip() if state is not None else ""
     code = _CODE_BY_NAME.get(text.lower(), text.upper())
     if code not in AREA_NAMES:
@@ -70,36 +45,25 @@ def normalize_state(state: str) -> str:
     return code
 
 
-def _timeout_s() -> float:
-    try:
-        value = float(os.environ.get(ENV_TIMEOUT) or 10)
-    except ValueError:
-        value = 10.0
-    return value if value > 0 else 10.0
-
-
 @functools.cache
-def _tls_context(trust_env: bool) -> ssl.SSLContext:
+def _tls_context(trust_env: bool) -> Any:
     """One per process: loading the CA bundle costs ~40 ms of CPU a call (``make bench`` found it)."""
     import httpx
 
     return httpx.create_ssl_context(trust_env=trust_env)
 
 
-def _retry_after(response: httpx.Response) -> timedelta | None:
+def _retry_after(response: Any) -> timedelta | None:
     """``Retry-After`` (seconds or an HTTP date), capped at ``MAX_RETRY_AFTER``."""
     raw = response.headers.get("Retry-After", "").strip()
-    if raw.isdigit():
-        return min(timedelta(seconds=int(raw)), MAX_RETRY_AFTER)
     try:
-        when = parsedate_to_datetime(raw)
+        delay = timedelta(seconds=int(raw)) if raw.isdigit() else parsedate_to_datetime(raw) - datetime.now(timezone.utc)
     except (TypeError, ValueError):
         return None
-    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-    return min(max(when - datetime.now(timezone.utc), timedelta(0)), MAX_RETRY_AFTER)
+    return min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
 
 
-def _snippet(response: httpx.Response) -> str:
+def _snippet(response: Any) -> str:
     """An RFC 7807 problem's ``detail``/``title``, else the start of the body."""
     try:
         body = response.json()
@@ -110,33 +74,25 @@ def _snippet(response: httpx.Response) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-async def fetch_alerts(state: str, base_url: str | None = None, *, timeout: float | None = None, user_agent: str | None = None,
-                       client: httpx.AsyncClient | None = None, past: bool = False) -> dict[str, Any]:  # fmt: skip
+async def fetch_alerts(state: str, base_url: str | None = None, *, past: bool = False) -> dict[str, Any]:
     """The GeoJSON FeatureCollection of ``/alerts/active?area=STATE`` (``past=True``: ``/alerts``, the state's
-    500 most recent, expired ones and their geometry included -- megabytes). Usable outside Temporal;
-    ``client`` reuses an ``httpx.AsyncClient`` and its settings."""
+    500 most recent with their geometry -- megabytes). Usable outside Temporal."""
     import httpx
 
-    code = normalize_state(state)
-    base = (base_url or api_base_url()).rstrip("/")
+    code, base = normalize_state(state), (base_url or api_base_url()).rstrip("/")
     url, params = (f"{base}/alerts", {"area": code, "limit": "500"}) if past else (f"{base}/alerts/active", {"area": code})
-    seconds = timeout if timeout is not None else _timeout_s()
-    headers = {"User-Agent": user_agent or os.environ.get("NWS_USER_AGENT") or DEFAULT_USER_AGENT, "Accept": "application/geo+json"}
+    seconds = float(os.environ.get(ENV_TIMEOUT) or 10)
+    headers = {"User-Agent": os.environ.get("NWS_USER_AGENT") or DEFAULT_USER_AGENT, "Accept": "application/geo+json"}
+    host = urlsplit(base).hostname or ""
+    trust_env = host not in ("localhost", "::1") and not host.startswith("127.")  # proxies serve the real API only
     try:
-        if client is not None:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)), follow_redirects=True,
+                                     trust_env=trust_env, verify=_tls_context(trust_env)) as client:  # fmt: skip
             response = await client.get(url, params=params, headers=headers)
-        else:
-            # Proxies from the environment serve the real API, never the stand-in on loopback.
-            host = urlsplit(base).hostname or ""
-            trust_env = host not in ("localhost", "::1") and not host.startswith("127.")
-            async with httpx.AsyncClient(timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)), follow_redirects=True,
-                                         trust_env=trust_env, verify=_tls_context(trust_env)) as owned:  # fmt: skip
-                response = await owned.get(url, params=params, headers=headers)
     except httpx.TimeoutException as e:
         raise ApplicationError(f"NWS API timed out after {seconds:g}s ({type(e).__name__}) for area {code}", type=NWS_TIMEOUT) from e
     except httpx.TransportError as e:
         raise ApplicationError(f"Could not reach the NWS API at {base} ({type(e).__name__}: {e})", type=NWS_CONNECTION_ERROR) from e
-
     status = response.status_code
     if status == 429:
         delay = _retry_after(response)
@@ -148,9 +104,7 @@ async def fetch_alerts(state: str, base_url: str | None = None, *, timeout: floa
     if not 200 <= status < 300:
         raise ApplicationError(f"NWS API rejected the request for area {code} (HTTP {status}): {_snippet(response)}",
                                type=NWS_REQUEST_REJECTED, non_retryable=True)  # fmt: skip
-    # A 2xx that is not alerts JSON is retried on purpose: in practice a proxy's error page, a captive portal
-    # or a truncated body. Had the API really changed, maximum_attempts still bounds the damage.
-    try:
+    try:  # a 2xx that is not alerts JSON (a proxy's page, a truncated body) is retried on purpose
         data = json.loads(response.content)
     except ValueError:
         data = None

@@ -18,14 +18,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.openai_agents import ModelActivityParameters
 
     from recipes.core.models import MODEL_RETRY_POLICY
-    from recipes.tools.alerts_tool import ALERTS_AGENT_INSTRUCTIONS
-    from recipes.weather.tools import explain_severity, weather_alerts_tool
+    from recipes.tools.alerts_tool import ALERTS_AGENT_INSTRUCTIONS, explain_severity, weather_alerts_tool
 
-TASK_QUEUE = "weather-agent"
-TASK_QUEUE_ENV = "WEATHER_TASK_QUEUE"
+TASK_QUEUE, TASK_QUEUE_ENV = "weather-agent", "WEATHER_TASK_QUEUE"
 AGENT_NAME = "Weather agent"
-
-INSTRUCTIONS = ALERTS_AGENT_INSTRUCTIONS
 
 #: How model calls run as activities (README.md, "Timeouts, chosen on purpose").
 MODEL_PARAMS = ModelActivityParameters(
@@ -37,18 +33,14 @@ MODEL_PARAMS = ModelActivityParameters(
 
 
 def default_task_queue() -> str:
-    """``$WEATHER_TASK_QUEUE`` or ``weather-agent``. Notebooks and tests pick a queue of
-    their own, so a worker someone left running cannot take their runs."""
+    """``$WEATHER_TASK_QUEUE`` or ``weather-agent`` (notebooks and tests pick their own, so that a worker
+    someone left running cannot take their runs)."""
     return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 
 
 def build_agent() -> Agent:
     """The agent: instructions, one activity tool (I/O) and one workflow tool (pure)."""
-    return Agent(
-        name=AGENT_NAME,
-        instructions=INSTRUCTIONS,
-        tools=[weather_alerts_tool(), explain_severity],
-    )
+    return Agent(name=AGENT_NAME, instructions=ALERTS_AGENT_INSTRUCTIONS, tools=[weather_alerts_tool(), explain_severity])
 
 
 @workflow.defn
