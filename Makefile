@@ -19,7 +19,7 @@ JUPYTER_TOKEN := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_hex(1
 endif
 endif
 
-.PHONY: install browser lab server web test soak unit notebooks site bench bench-quick clear-outputs stop status clean distclean
+.PHONY: install browser lab lab-check server web test soak unit notebooks site bench bench-quick clear-outputs stop status clean distclean
 
 # With PYTHON=... on the command line, a .venv made by another Python is rebuilt
 # (say so, rather than silently keep the old one); a PYTHON that does not run leaves .venv alone.
@@ -104,6 +104,12 @@ browser: install
 SOAK_RUNS ?= 2
 soak: install browser
 	$(SUITE_PY) ci/soak.py --runs $(SOAK_RUNS) --workers $(TEST_WORKERS)
+
+# The notebooks with buttons as a person runs them: JupyterLab in Chromium, Run All Cells from the menu,
+# buttons pressed at random moments; names every cell that failed and any process left running.
+# LAB_CHECK_NOTEBOOKS to choose others (paths), e.g. notebooks/*.ipynb.
+lab-check: install browser
+	$(PY) ci/lab_check.py $(LAB_CHECK_NOTEBOOKS)
 
 # The fast loop while you work: no notebooks, no chaos, no worker subprocesses.
 unit: install

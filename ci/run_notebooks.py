@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 OUTPUT_DIR = REPO_ROOT / "build" / "notebooks"
 DEFAULT_TIMEOUT_S = 300
+#: Set in a notebook run's environment: the kernel and everything it starts inherit it, so what a run
+#: left behind can be found (:func:`processes_tagged`).
+RUN_TAG_ENV = "TUTORIAL_NOTEBOOK_RUN"
 
 
 def notebook_paths() -> list[Path]:
@@ -35,6 +39,24 @@ def timeout_for(path: Path) -> int:
     """A notebook may ask for more time in its metadata: {"tutorial": {"timeout_s": N}}."""
     meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
     return int(meta.get("tutorial", {}).get("timeout_s", DEFAULT_TIMEOUT_S))
+
+
+def processes_tagged(tag: str) -> set[int]:
+    """Processes whose environment carries this run's tag: the kernel and
+    everything it started (children inherit the environment)."""
+    marker = f"{RUN_TAG_ENV}={tag}"
+    if Path("/proc/self/environ").exists():
+        found = set()
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                if f"{marker}\0".encode() in (entry / "environ").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+        return found
+    # No /proc (macOS): BSD ps prints each process's environment after its command with `e`.
+    listing = subprocess.run(["ps", "-axeww", "-o", "pid=,command="], capture_output=True, text=True, check=True)
+    return {int(line.split(None, 1)[0]) for line in listing.stdout.splitlines() if marker in line}
 
 
 def run_notebook(path: Path, parameters: dict | None = None, output_dir: Path = OUTPUT_DIR) -> Path:

@@ -35,10 +35,9 @@ import pytest
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
-from ci.run_notebooks import OUTPUT_DIR, REPO_ROOT, notebook_paths, run_notebook
+from ci.run_notebooks import OUTPUT_DIR, REPO_ROOT, RUN_TAG_ENV, notebook_paths, processes_tagged, run_notebook
 from tutorial.ledger import Ledger
 
-RUN_TAG_ENV = "TUTORIAL_NOTEBOOK_RUN"
 #: offline: the rule-based stand-in; chat / responses / claude: the wire-format double.
 BACKENDS = {"offline": "offline", "chat": "openai-compatible", "responses": "openai", "claude": "litellm"}
 #: Which of the double's formats each path speaks (its ``env(provider=...)``).
@@ -46,24 +45,6 @@ DOUBLE_PROVIDER = {"chat": "openai", "responses": "openai", "claude": "anthropic
 #: Model settings a developer's shell may carry; a notebook run sets its own.
 MODEL_ENV = ("AGENT_MODEL_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL", "AGENT_TRACE_EXPORT",
              "LITELLM_MODEL", "LITELLM_API_BASE", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "AGENT_MODEL_TIMEOUTS")  # fmt: skip
-
-
-def processes_tagged(tag: str) -> set[int]:
-    """Processes whose environment carries this run's tag: the kernel and
-    everything it started (children inherit the environment)."""
-    marker = f"{RUN_TAG_ENV}={tag}"
-    if Path("/proc/self/environ").exists():
-        found = set()
-        for entry in Path("/proc").glob("[0-9]*"):
-            try:
-                if f"{marker}\0".encode() in (entry / "environ").read_bytes():
-                    found.add(int(entry.name))
-            except OSError:
-                continue
-        return found
-    # No /proc (macOS): BSD ps prints each process's environment after its command with `e`.
-    listing = subprocess.run(["ps", "-axeww", "-o", "pid=,command="], capture_output=True, text=True, check=True)
-    return {int(line.split(None, 1)[0]) for line in listing.stdout.splitlines() if marker in line}
 
 
 def assert_nothing_left(tag: str, what: str) -> None:

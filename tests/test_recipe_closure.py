@@ -53,6 +53,18 @@ def imported_at_import_time(path: Path, code: str | None = None) -> set[str]:
     return {name for name in found if name.split(".")[0] == "recipes"}
 
 
+def code_lines(path: Path) -> int:
+    """Lines that are neither blank, nor a comment, nor part of a docstring."""
+    text = path.read_text(encoding="utf-8")
+    prose: set[int] = set()
+    for node in ast.walk(ast.parse(text)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):  # fmt: skip
+            prose.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return sum(1 for n, line in enumerate(text.splitlines(), 1) if n not in prose and line.strip() and not line.strip().startswith("#"))
+
+
 def runtime_modules(folder: Path) -> list[Path]:
     """The recipe's modules, without its own ``tests/`` (copied along, counted apart: not what it runs on)."""
     return sorted(p for p in folder.rglob("*.py") if "tests" not in p.relative_to(folder).parts)
@@ -84,7 +96,7 @@ def test_each_recipes_closure_is_printed(folder, record_property):
     tests = sorted(set(folder.rglob("*.py")) - set(runtime_modules(folder)))
     shared = sorted({str(p.parent.relative_to(REPO_ROOT)) for p in files if folder not in p.parents and p.parent != RECIPES})
     record_property("figures", f"recipes/{folder.name} copied with what it needs: {len(files)} files, "
-                               f"{sum(files.values())} lines; its own {len(own)} files, {sum(own.values())} lines; "
+                               f"{sum(files.values())} lines ({sum(map(code_lines, files))} of code); its own {len(own)} files, {sum(own.values())} lines; "
                                f"from {', '.join(shared) or 'nothing else'}"
                                + (f"; its tests {len(tests)} files, {sum(len(p.read_text().splitlines()) for p in tests)} lines" if tests else "")
                                + (f" (goal: under {FIRST_RECIPE_GOAL})" if folder.name == FIRST_RECIPE else ""))  # fmt: skip

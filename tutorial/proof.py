@@ -139,8 +139,8 @@ async def kill_mid_run(
 async def finish_run(handle: WorkflowHandle, worker: ManagedProcess, *, timeout: float = 180.0,
                      dead_grace_s: float = 3.0) -> Any:  # fmt: skip
     """Start the worker unless it runs, and wait for the run's result. If the worker
-    is killed again meanwhile (the button) and nobody restarts it within
-    ``dead_grace_s``, it is started again here, so the run always finishes."""
+    is killed meanwhile (the live view's button) and nobody restarts it within
+    ``dead_grace_s``, it is started here, so the run always finishes."""
     await asyncio.to_thread(worker.ensure_running, 60)
     result_task = asyncio.ensure_future(handle.result())
     deadline = time.monotonic() + timeout
@@ -154,7 +154,7 @@ async def finish_run(handle: WorkflowHandle, worker: ManagedProcess, *, timeout:
             else:
                 dead_since = dead_since or time.monotonic()
                 if time.monotonic() - dead_since > dead_grace_s:
-                    print(f"(the worker was killed again; starting it: pid {worker.pid} -> ", end="", flush=True)
+                    print(f"(the worker was killed and not restarted within {dead_grace_s:g}s; starting it: pid {worker.pid} -> ", end="", flush=True)
                     await asyncio.to_thread(worker.ensure_running, 60)
                     print(f"{worker.pid})", flush=True)
                     dead_since = None
