@@ -14,7 +14,10 @@
   text is **withdrawn**, and the new attempt's text replaces it, never glued on.
   That includes an attempt that streamed to the end but whose result was lost.
 * Text deltas with no open attempt (a superseded attempt's last batch arriving
-  late) are ignored.
+  late) are ignored, and so are events out of the open attempt's numbering: every
+  attempt numbers its events from 0 (``sequence_number``), and an attempt whose
+  heartbeat timed out while the server was down can still be streaming beside its
+  retry. Its words would otherwise be glued into the retry's text.
 * A snapshot whose text does not continue what was shown (the attempt that counted
   streamed while this subscriber was cut off) withdraws the pending text too; one that
   does continue it (the retry wrote the same words) simply carries on.
@@ -74,6 +77,8 @@ class StreamReader:
     def __init__(self) -> None:
         self.view = View()
         self.attempt_open = False
+        #: The sequence number the open attempt's next event carries (``None``: events without numbers).
+        self.next_number: int | None = None
         #: Attempts whose text was withdrawn, and what they had shown.
         self.withdrawn: list[str] = []
         self.offset = 0
@@ -96,16 +101,25 @@ class StreamReader:
             return self._update(kind, replaced)
         if topic != MODEL_EVENTS_TOPIC or not isinstance(data, dict):
             return None
-        event_type = data.get("type")
+        event_type, number = data.get("type"), data.get("sequence_number")
         if event_type == "response.created":
             superseded = self.view.pending
             self.attempt_open = True
+            self.next_number = number + 1 if isinstance(number, int) else None
             if superseded:
                 self.withdrawn.append(superseded)
                 self.view = View(snapshot=self.view.snapshot)
                 return self._update("withdrawn", superseded)
             return None
-        if event_type == "response.output_text.delta" and self.attempt_open:
+        if not self.attempt_open:
+            return None
+        if self.next_number is not None and isinstance(number, int):
+            # Each attempt numbers its events from 0. One out of turn is from an earlier attempt still
+            # streaming after its retry began (its heartbeat timed out during an outage): not this one's.
+            if number != self.next_number:
+                return None
+            self.next_number += 1
+        if event_type == "response.output_text.delta":
             delta = str(data.get("delta") or "")
             if delta:
                 self.view = View(snapshot=self.view.snapshot, pending=self.view.pending + delta)

@@ -41,3 +41,19 @@ def test_text_from_an_attempt_no_longer_open_is_ignored():
     """A superseded attempt's last batch can arrive after the snapshot that closed it."""
     reader, kinds = read((TRANSCRIPT_TOPIC, Snapshot()), delta("late words"))
     assert reader.view.text == "" and kinds == ["snapshot"], reader.view
+
+
+def numbered(n: int, event: tuple[str, dict]) -> tuple[str, dict]:
+    return event[0], {**event[1], "sequence_number": n}
+
+
+def test_an_attempt_still_streaming_beside_its_retry_is_not_glued_into_the_retrys_text():
+    """The server was down past the heartbeat timeout: attempt 2 starts while attempt 1 still streams, and
+    their batches interleave in the log. Seen in the suite: the view showed 'Result "3 '."""
+    reader, kinds = read((TRANSCRIPT_TOPIC, Snapshot()),
+                         numbered(0, created()), numbered(1, delta("Result ")), numbered(2, delta("of ")),
+                         numbered(0, created()), numbered(1, delta("Result ")),
+                         numbered(3, delta('"3 ')),  # attempt 1, late
+                         numbered(2, delta("of ")), numbered(3, delta('"3 ')))  # fmt: skip
+    assert reader.view.text == 'Result of "3 ' and reader.withdrawn == ["Result of "], reader.view
+    assert kinds == ["snapshot", "delta", "delta", "withdrawn", "delta", "delta", "delta"], kinds
